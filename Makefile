@@ -1,0 +1,50 @@
+# azaion: `make run` runs the main job on embedded defaults, `make test` runs every test.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: venv compile debug run test test-client test-server lint format clean
+
+$(STAMP): requirements-dev.txt server/pyproject.toml pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements-dev.txt
+	$(PY) -m pip install -q -e 'server[test]'
+	touch $@
+
+venv: $(STAMP)
+
+# The client extension, built in place so tests import the compiled modules from azaion/.
+compile: venv
+	$(PY) setup.py -q build_ext --inplace
+
+# Annotated HTML and line tracing, for profiling and coverage of the .pyx files.
+debug: venv
+	$(PY) setup.py -q build_ext --inplace --cython-always --cython-annotate --cython-linetrace
+
+run: compile
+	$(PY) -m azaion.demo
+
+# Every test: the whole tree against a throwaway PostgreSQL, then the server again on SQLite.
+test: compile
+	build_tools/with_postgres.sh $(PY) -m pytest tests
+	env -u AZAION_TEST_DATABASE_URL $(PY) -m pytest tests/server -p no:cacheprovider
+
+test-client: compile
+	$(PY) -m pytest tests/client
+
+test-server: venv
+	build_tools/with_postgres.sh $(PY) -m pytest tests/server
+
+lint: venv
+	$(VENV)/bin/ruff check azaion server tests build_tools benchmarks
+	$(VENV)/bin/ruff format --check azaion server tests build_tools benchmarks
+
+format: venv
+	$(VENV)/bin/ruff format azaion server tests build_tools benchmarks
+
+clean:
+	rm -rf build dist wheelhouse .pytest_cache .hypothesis .coverage htmlcov
+	find azaion -name '*.so' -delete -o -name '*.c' -delete -o -name '*.html' -delete
