@@ -1,0 +1,70 @@
+"""azaion: load split-encrypted AI models into memory on edge devices, and publish them.
+
+    >>> from azaion import ApiClient
+    >>> with ApiClient("https://api.example.com") as client:
+    ...     client.set_credentials_from_dict("operator@example.com", password)
+    ...     model = client.load_big_small_resource("detector.onnx", "models")
+
+Importing this package is cheap: boto3, yaml and jwt are imported when first needed.
+"""
+
+from azaion._version import __version__
+from azaion.api_client import ApiClient
+from azaion.cdn_manager import CDNCredentials, CDNManager
+from azaion.credentials import Credentials, MachineCredentials
+from azaion.errors import (
+    AuthenticationError,
+    AzaionError,
+    BadRequest,
+    CacheError,
+    CDNError,
+    ConfigurationError,
+    HardwareMismatch,
+    IntegrityError,
+    InvalidName,
+    InvalidToken,
+    LicenseError,
+    LicenseExpired,
+    NetworkError,
+    NotAuthenticated,
+    PermissionDenied,
+    ResourceNotFound,
+    ServerError,
+    TooLarge,
+    TooManyAttempts,
+)
+from azaion.hardware_service import HardwareService
+from azaion.user import RoleEnum, User
+
+__all__ = [
+    # client
+    "ApiClient",
+    "CDNCredentials",
+    "CDNManager",
+    "Credentials",
+    "HardwareService",
+    "MachineCredentials",
+    "RoleEnum",
+    "User",
+    "__version__",
+    # errors
+    "AuthenticationError",
+    "AzaionError",
+    "BadRequest",
+    "CDNError",
+    "CacheError",
+    "ConfigurationError",
+    "HardwareMismatch",
+    "IntegrityError",
+    "InvalidName",
+    "InvalidToken",
+    "LicenseError",
+    "LicenseExpired",
+    "NetworkError",
+    "NotAuthenticated",
+    "PermissionDenied",
+    "ResourceNotFound",
+    "ServerError",
+    "TooLarge",
+    "TooManyAttempts",
+]

@@ -1,0 +1,41 @@
+# cython: language_level=3
+from azaion.cdn_manager cimport CDNManager
+from azaion.credentials cimport Credentials
+from azaion.hardware_service cimport HardwareService
+from azaion.security cimport EnvelopeKeys
+from azaion.user cimport User
+
+
+cdef class ApiClient:
+    cdef readonly Credentials credentials
+    cdef readonly User user
+    cdef readonly str token
+    cdef readonly CDNManager cdn_manager
+    cdef readonly str api_url
+    cdef readonly object cache_dir
+    cdef object session
+    cdef HardwareService hardware
+    cdef EnvelopeKeys envelope_keys
+    cdef object public_key
+    cdef tuple timeout
+
+    cpdef set_credentials_from_dict(self, str email, str password)
+    cdef set_credentials(self, Credentials credentials)
+    cpdef login(self)
+    cdef set_token(self, str token)
+    cdef object request(self, str method, str url, object payload, bint is_stream)
+    cdef object send(self, str method, str url, object payload, bint is_stream, bint authenticated)
+    cdef bytes load_bytes(self, str filename, str folder)
+    cdef upload_file(self, str filename, bytes resource, str folder)
+    cdef bytes load_big_file_cdn(self, str folder, str big_part)
+    cpdef bytes load_big_small_resource(self, str resource_name, str folder, object progress=*)
+    cpdef upload_big_small_resource(self, bytes resource, str resource_name, str folder, object progress=*)
+
+    cdef HardwareService hardware_service(self)
+    cdef EnvelopeKeys keys(self)
+    cdef CDNManager cdn(self)
+    cdef object big_path(self, str folder, str name)
+    cdef object lock_for(self, object path)
+    cdef bytes decrypt_cached(self, object path, bytes small, str folder, str name, object progress)
+    cdef bytes download_big(self, object path, bytes small, str folder, str name, object progress)
+    cdef int write_cache(self, object path, object data) except -1

@@ -1,0 +1,535 @@
+# cython: language_level=3
+# The client a loader process imports: log in, fetch a split-encrypted resource and return its
+# plaintext in memory, or publish one. Method names and visibility follow
+# ../shared/seeds/azaion-api-client.md; ../docs/formats.md and ../docs/protocol.md pin the bytes.
+import logging
+import os
+import re
+import time
+import uuid
+from pathlib import Path
+
+from azaion import constants
+from azaion.errors import (
+    AuthenticationError,
+    AzaionError,
+    BadRequest,
+    CacheError,
+    CDNError,
+    ConfigurationError,
+    HardwareMismatch,
+    IntegrityError,
+    InvalidName,
+    InvalidToken,
+    LicenseError,
+    LicenseExpired,
+    NetworkError,
+    NotAuthenticated,
+    PermissionDenied,
+    ResourceNotFound,
+    ServerError,
+    TooLarge,
+    TooManyAttempts,
+)
+
+from azaion.cdn_manager cimport CDNCredentials, CDNManager
+from azaion.constants cimport DEFAULT_SEGMENT_SIZE, HEADER_LEN
+from azaion.credentials cimport Credentials
+from azaion.hardware_service cimport HardwareService
+from azaion.security cimport (
+    EnvelopeKeys,
+    ResourceDecryptor,
+    ResourceEncryptor,
+    integrity_error,
+    small_length,
+)
+from azaion.user cimport User
+
+log = logging.getLogger("azaion")
+
+cdef object RESERVED_NAMES = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$", re.IGNORECASE)
+cdef object CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+# The server's error codes (docs/protocol.md) and the exception each one raises.
+cdef dict ERRORS_BY_CODE = {
+    "BAD_REQUEST": BadRequest,
+    "INVALID_NAME": InvalidName,
+    "INVALID_CREDENTIALS": AuthenticationError,
+    "UNAUTHORIZED": AuthenticationError,
+    "FORBIDDEN": PermissionDenied,
+    "HARDWARE_MISMATCH": HardwareMismatch,
+    "LICENSE_REQUIRED": LicenseError,
+    "LICENSE_EXPIRED": LicenseExpired,
+    "FOLDER_NOT_LICENSED": LicenseError,
+    "NOT_FOUND": ResourceNotFound,
+    "TOO_LARGE": TooLarge,
+    "TOO_MANY_ATTEMPTS": TooManyAttempts,
+}
+cdef dict ADVICE = {
+    "INVALID_CREDENTIALS": "check the email and password (or the machine client's key)",
+    "UNAUTHORIZED": "the session was refused even after a fresh login; log in again",
+    "FORBIDDEN": "this account's role may not do this; ask an administrator",
+    "HARDWARE_MISMATCH": "this account is bound to another device; ask an administrator to reset "
+                         "its hardware binding",
+    "LICENSE_REQUIRED": "this account has no licence for this; ask an administrator for one",
+    "LICENSE_EXPIRED": "this account's licence has expired; ask an administrator to renew it",
+    "FOLDER_NOT_LICENSED": "this account's licence does not cover this folder; ask an administrator",
+    "NOT_FOUND": "no such resource, or it is not published for this account; check the name and folder",
+    "TOO_LARGE": "the upload is above the server's size limit",
+    "TOO_MANY_ATTEMPTS": "too many failed logins; wait and try again",
+    "INVALID_NAME": "the server refused the name; use plain names without path separators",
+    "BAD_REQUEST": "the server refused the request as malformed",
+}
+
+
+cdef str check_name(object value, str what):
+    # Runs before any network or disk access: a name must never leave its directory.
+    if not isinstance(value, str) or not value:
+        raise InvalidName(f"the {what} name must be a non-empty string")
+    if len(value) > 255:
+        raise InvalidName(f"the {what} name is longer than 255 characters")
+    if "/" in value or "\\" in value or CONTROL.search(value):
+        raise InvalidName(f"the {what} name {value!r} holds a path separator or a control character")
+    if value.startswith(".") or value.strip() != value or value.endswith("."):
+        raise InvalidName(f"the {what} name {value!r} may not start or end with a dot or a space")
+    if RESERVED_NAMES.match(value) or ":" in value:
+        raise InvalidName(f"the {what} name {value!r} is reserved on some systems; choose another")
+    return value
+
+
+def raise_for_response(response):
+    """Turn an HTTP answer of the Resource API into the exception it means (the one place)."""
+    cdef int status = response.status_code
+    if status < 400:
+        return
+    code = None
+    server_message = None
+    try:
+        body = response.json()
+        if isinstance(body, dict):
+            code = body.get("code")
+            server_message = body.get("message")
+    except ValueError:
+        pass
+    if status >= 500:
+        retry_after = response.headers.get("Retry-After")
+        hint = f"; the server asks to retry after {retry_after} s" if retry_after else "; try again later"
+        raise ServerError(f"the API answered {status} after retries{hint}", code="SERVER_ERROR", status=status)
+    if code not in ERRORS_BY_CODE:
+        code = {400: "BAD_REQUEST", 401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND",
+                413: "TOO_LARGE", 429: "TOO_MANY_ATTEMPTS"}.get(status, "BAD_REQUEST")
+    cls = ERRORS_BY_CODE[code]
+    message = ADVICE[code]
+    if server_message and code in ("BAD_REQUEST", "INVALID_NAME"):
+        message = f"{message}: {server_message}"
+    message = f"{message} (HTTP {status})"
+    if cls is TooManyAttempts:
+        try:
+            retry_after = float(response.headers.get("Retry-After", ""))
+        except ValueError:
+            retry_after = None
+        raise TooManyAttempts(message, retry_after=retry_after, code=code, status=status)
+    raise cls(message, code=code, status=status)
+
+
+def _retry_class():
+    # urllib3's Retry, with two changes: an unparsable Retry-After falls back to the backoff
+    # instead of failing, and one longer than AZAION_RETRY_AFTER_MAX ends the retries at once
+    # (the caller gets the answer, and the error says when to come back).
+    from urllib3.exceptions import MaxRetryError
+    from urllib3.util.retry import Retry
+
+    class CappedRetry(Retry):
+        def parse_retry_after(self, retry_after):
+            try:
+                return super().parse_retry_after(retry_after)
+            except Exception:
+                return None
+
+        def increment(self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None):
+            if response is not None and response.headers.get("Retry-After"):
+                wait = self.parse_retry_after(response.headers["Retry-After"])
+                if wait is not None and wait > constants.retry_after_max():
+                    raise MaxRetryError(_pool, url, error)
+            return super().increment(method, url, response, error, _pool, _stacktrace)
+
+    return CappedRetry
+
+
+cdef object make_session(str api_url):
+    # One session per client: pooled keep-alive connections and one retry policy. Calls that
+    # only read (login, resources/get, listings) are retried on network errors and 5xx; an
+    # upload is retried only when the connection failed before anything was sent.
+    import requests
+    from requests.adapters import HTTPAdapter
+
+    retry = _retry_class()
+    retries = constants.max_retries()
+    factor = constants.backoff_factor()
+    common = dict(
+        backoff_factor=factor,
+        backoff_jitter=factor,
+        backoff_max=30,
+        status_forcelist=(500, 502, 503, 504),
+        respect_retry_after_header=True,
+        raise_on_status=False,
+        raise_on_redirect=False,
+        redirect=0,
+    )
+    safe = retry(total=retries, connect=retries, read=retries, status=retries, other=0,
+                 allowed_methods=frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "POST"}), **common)
+    unsafe = retry(total=retries, connect=retries, read=0, status=0, other=0,
+                   allowed_methods=frozenset({"GET", "HEAD"}), **common)
+    session = requests.Session()
+    session.headers["User-Agent"] = constants.USER_AGENT
+    session.verify = True
+    session.trust_env = True
+    session.mount("https://", HTTPAdapter(max_retries=safe, pool_connections=4, pool_maxsize=16))
+    session.mount("http://", HTTPAdapter(max_retries=safe, pool_connections=4, pool_maxsize=16))
+    # requests picks the adapter with the longest matching prefix.
+    session.mount(f"{api_url}/resources/", HTTPAdapter(max_retries=unsafe, pool_maxsize=16))
+    session.mount(f"{api_url}/resources/get/", HTTPAdapter(max_retries=safe, pool_maxsize=16))
+    session.mount(f"{api_url}/auth_verify", HTTPAdapter(max_retries=unsafe, pool_maxsize=16))
+    return session
+
+
+cdef class ApiClient:
+
+    def __init__(self, str api_url=None, *, cache_dir=None, jwt_public_key=None):
+        self.api_url = constants.api_url(api_url)
+        self.cache_dir = constants.cache_dir(cache_dir)
+        self.timeout = constants.timeouts()
+        self.public_key = jwt_public_key
+        self.session = make_session(self.api_url)
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+        return False
+
+    def close(self):
+        """Close the HTTP session and forget the session token."""
+        if self.session is not None:
+            self.session.close()
+        self.token = None
+        self.envelope_keys = None
+
+    def __repr__(self):
+        who = self.user.email if self.user is not None else None
+        return f"ApiClient(api_url={self.api_url!r}, user={who!r}, authenticated={self.is_authenticated()})"
+
+    def __reduce__(self):
+        raise TypeError("ApiClient cannot be pickled: it holds credentials")
+
+    # -- authentication ----------------------------------------------------------------
+
+    cpdef set_credentials_from_dict(self, str email, str password):
+        self.set_credentials(Credentials(email, password))
+        self.cdn_manager = CDNManager(CDNCredentials.from_yaml(self.load_bytes(constants.CDN_CONFIG,
+                                                                                constants.SYSTEM_FOLDER)))
+
+    cdef set_credentials(self, Credentials credentials):
+        if self.credentials is not None and (
+            self.credentials.identity() != credentials.identity() or self.credentials.secret() != credentials.secret()
+        ):
+            self.token = None
+            self.user = None
+            self.cdn_manager = None
+        self.credentials = credentials
+        self.envelope_keys = None
+
+    cpdef login(self):
+        if self.credentials is None:
+            raise NotAuthenticated("no credentials: call set_credentials_from_dict(email, password) first")
+        if self.credentials.is_machine():
+            raise NotAuthenticated("machine clients authenticate with the handshake, not implemented here")
+        response = self.send("POST", "/login",
+                             {"json": {"email": self.credentials.email, "password": self.credentials.password}},
+                             False, False)
+        raise_for_response(response)
+        try:
+            token = response.json()["token"]
+        except (ValueError, KeyError, TypeError):
+            raise InvalidToken("the login answer holds no token; is the API URL right?") from None
+        self.set_token(token)
+
+    cdef set_token(self, str token):
+        import jwt
+
+        try:
+            if self.public_key is not None:
+                claims = jwt.decode(token, self.public_key, algorithms=["RS256", "ES256", "EdDSA"],
+                                    options={"verify_aud": False})
+            else:
+                claims = jwt.decode(token, options={"verify_signature": False})
+        except jwt.PyJWTError as e:
+            raise InvalidToken(f"the server's token could not be read ({type(e).__name__}); "
+                               "check the API URL and the server's key") from None
+        if not isinstance(claims, dict) or "nameid" not in claims or "unique_name" not in claims:
+            raise InvalidToken("the server's token lacks the nameid or unique_name claim")
+        self.token = token
+        self.user = User.new(str(claims["nameid"]), str(claims["unique_name"]), claims.get("role"))
+
+    def is_authenticated(self):
+        """True when a session token is held and has not expired."""
+        if not self.token:
+            return False
+        import jwt
+
+        try:
+            claims = jwt.decode(self.token, options={"verify_signature": False})
+        except jwt.PyJWTError:
+            return False
+        exp = claims.get("exp")
+        return exp is None or float(exp) > time.time()
+
+    def logout(self):
+        """Revoke the session token on the server and forget it here."""
+        if self.token:
+            try:
+                response = self.send("POST", "/logout", {}, False, True)
+                if response.status_code not in (401, 403):
+                    raise_for_response(response)
+            finally:
+                self.token = None
+                self.user = None
+
+    def test_connection(self):
+        """True when the API answers its health check, False when it cannot be reached."""
+        try:
+            response = self.send("GET", "/health", {}, False, False)
+        except NetworkError:
+            return False
+        return response.status_code == 200
+
+    # -- HTTP --------------------------------------------------------------------------
+
+    cdef object send(self, str method, str url, object payload, bint is_stream, bint authenticated):
+        import requests
+
+        headers = {"Authorization": f"Bearer {self.token}"} if authenticated and self.token else {}
+        try:
+            response = self.session.request(method, self.api_url + url, headers=headers, timeout=self.timeout,
+                                            stream=is_stream, allow_redirects=False, **payload)
+        except requests.exceptions.RequestException as e:
+            log.debug("%s %s failed: %s", method, url, type(e).__name__)
+            raise NetworkError(f"could not reach the API at {self.api_url} ({type(e).__name__}); "
+                               "check the URL and the network, then try again") from None
+        log.debug("%s %s -> %s", method, url, response.status_code)
+        return response
+
+    cdef object request(self, str method, str url, object payload, bint is_stream):
+        if not self.token:
+            self.login()
+        response = self.send(method, url, payload, is_stream, True)
+        if response.status_code in (401, 403):
+            # Sessions expire and servers restart: one fresh login, never a loop.
+            response.close()
+            self.login()
+            response = self.send(method, url, payload, is_stream, True)
+        raise_for_response(response)
+        return response
+
+    # -- resources ---------------------------------------------------------------------
+
+    cdef HardwareService hardware_service(self):
+        if self.hardware is None:
+            self.hardware = HardwareService()
+        return self.hardware
+
+    cdef EnvelopeKeys keys(self):
+        if self.credentials is None:
+            raise NotAuthenticated("no credentials: call set_credentials_from_dict(email, password) first")
+        if self.envelope_keys is None:
+            self.envelope_keys = EnvelopeKeys.derive(self.credentials.identity(), self.credentials.secret(),
+                                                     self.hardware_service().hardware_hash)
+        return self.envelope_keys
+
+    cdef CDNManager cdn(self):
+        if self.cdn_manager is None:
+            self.cdn_manager = CDNManager(CDNCredentials.from_yaml(self.load_bytes(constants.CDN_CONFIG,
+                                                                                    constants.SYSTEM_FOLDER)))
+        return self.cdn_manager
+
+    cdef bytes load_bytes(self, str filename, str folder):
+        check_name(folder, "folder")
+        check_name(filename, "file")
+        keys = self.keys()
+        body = {"fileName": filename, "hardware": self.hardware_service().hardware_hash}
+        if not self.credentials.is_machine():
+            body["password"] = self.credentials.password
+        response = self.request("POST", f"/resources/get/{folder}", {"json": body}, False)
+        return keys.open(response.content)
+
+    cdef upload_file(self, str filename, bytes resource, str folder):
+        check_name(folder, "folder")
+        check_name(filename, "file")
+        files = {"data": (filename, resource, "application/octet-stream")}
+        return self.request("POST", f"/resources/{folder}", {"files": files}, False)
+
+    cdef object big_path(self, str folder, str name):
+        return Path(self.cache_dir) / folder / (name + constants.BIG_SUFFIX)
+
+    cdef object lock_for(self, object path):
+        from filelock import FileLock
+
+        lock_path = Path(self.cache_dir) / ".locks" / path.parent.name / (path.name + ".lock")
+        try:
+            lock_path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise CacheError(f"cannot create the cache directory {lock_path.parent} ({e.strerror}); "
+                             "set AZAION_CACHE_DIR to a writable directory") from None
+        return FileLock(str(lock_path))
+
+    cdef bytes decrypt_cached(self, object path, bytes small, str folder, str name, object progress):
+        cdef ResourceDecryptor dec
+        cdef Py_ssize_t size, done = 0, step
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            dec = ResourceDecryptor.new(small, len(small) + size, folder, name)
+            buffer = bytearray(dec.segment_size * 4 + 64)
+            view = memoryview(buffer)
+            while done < size:
+                step = dec.read_size(len(buffer))
+                n = f.readinto(view[:step])
+                if not n:
+                    break
+                dec.feed(view[:n])
+                done += n
+                if progress is not None:
+                    progress(done, size)
+        return dec.finish()
+
+    cdef bytes download_big(self, object path, bytes small, str folder, str name, object progress):
+        # Streams the big part from the CDN into a temporary file beside its final path while
+        # decrypting it, so it is verified as it arrives and never held in memory twice.
+        cdef ResourceDecryptor dec
+        cdef CDNManager cdn = self.cdn()
+        cdef Py_ssize_t done = 0
+        key = f"{folder}/{name}{constants.BIG_SUFFIX}"
+        body, length, total = cdn.open_download(key, 0)
+        try:
+            dec = ResourceDecryptor.new(small, len(small) + length, folder, name)
+            tmp = path.with_name(f"{path.name}.{uuid.uuid4().hex}.incomplete")
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                with open(tmp, "wb") as f:
+                    while done < length:
+                        try:
+                            data = body.read(dec.read_size(constants.chunk_size()))
+                        except Exception as e:
+                            raise CDNError(f"the download of {key!r} from the CDN broke off "
+                                           f"({type(e).__name__}); try again") from None
+                        if not data:
+                            break
+                        f.write(data)
+                        dec.feed(data)
+                        done += len(data)
+                        if progress is not None:
+                            progress(done, length)
+                result = dec.finish()
+                os.replace(tmp, path)
+            except OSError as e:
+                raise CacheError(f"cannot write the cache file {path} ({e.strerror}); free some space or "
+                                 "set AZAION_CACHE_DIR to a writable directory") from None
+            finally:
+                try:
+                    os.unlink(tmp)
+                except FileNotFoundError:
+                    pass
+        finally:
+            body.close()
+        return result
+
+    cdef int write_cache(self, object path, object data) except -1:
+        tmp = path.with_name(f"{path.name}.{uuid.uuid4().hex}.incomplete")
+        with self.lock_for(path):
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                with open(tmp, "wb") as f:
+                    f.write(data)
+                os.replace(tmp, path)
+            except OSError as e:
+                raise CacheError(f"cannot write the cache file {path} ({e.strerror}); free some space or "
+                                 "set AZAION_CACHE_DIR to a writable directory") from None
+            finally:
+                try:
+                    os.unlink(tmp)
+                except FileNotFoundError:
+                    pass
+        return 0
+
+    cdef bytes load_big_file_cdn(self, str folder, str big_part):
+        check_name(folder, "folder")
+        check_name(big_part, "file")
+        body, length, total = self.cdn().open_download(f"{folder}/{big_part}", 0)
+        try:
+            return body.read()
+        except Exception as e:
+            raise CDNError(f"the download of {big_part!r} from the CDN broke off ({type(e).__name__}); "
+                           "try again") from None
+        finally:
+            body.close()
+
+    cpdef bytes load_big_small_resource(self, str resource_name, str folder, object progress=None):
+        check_name(folder, "folder")
+        check_name(resource_name, "resource")
+        small = self.load_bytes(resource_name, folder)
+        if len(small) < HEADER_LEN:
+            raise integrity_error()
+        path = self.big_path(folder, resource_name)
+        seen = None
+        try:
+            seen = os.stat(path)
+            return self.decrypt_cached(path, small, folder, resource_name, progress)
+        except FileNotFoundError:
+            seen = None
+        except IntegrityError:
+            log.info("cached big part of %s/%s is stale or damaged; fetching it again", folder, resource_name)
+        except OSError:
+            pass
+        with self.lock_for(path):
+            try:
+                now = os.stat(path)
+            except FileNotFoundError:
+                now = None
+            if now is not None:
+                if seen is None or (now.st_ino, now.st_mtime_ns, now.st_size) != (
+                    seen.st_ino, seen.st_mtime_ns, seen.st_size
+                ):
+                    # Another loader replaced it while this one waited for the lock.
+                    try:
+                        return self.decrypt_cached(path, small, folder, resource_name, progress)
+                    except (IntegrityError, OSError):
+                        pass
+                try:
+                    os.unlink(path)
+                except OSError:
+                    pass
+            try:
+                return self.download_big(path, small, folder, resource_name, progress)
+            except IntegrityError:
+                # A new version may have been published between reading the small part and the
+                # big one: read both once more, then give up.
+                small = self.load_bytes(resource_name, folder)
+                return self.download_big(path, small, folder, resource_name, progress)
+
+    cpdef upload_big_small_resource(self, bytes resource, str resource_name, str folder, object progress=None):
+        cdef ResourceEncryptor enc
+        check_name(folder, "folder")
+        check_name(resource_name, "resource")
+        enc = ResourceEncryptor.new(len(resource), folder, resource_name, DEFAULT_SEGMENT_SIZE)
+        ciphertext = enc.encrypt(resource)
+        small_len = small_length(len(ciphertext), constants.small_size_kb())
+        view = memoryview(ciphertext)
+        self.cdn().upload(f"{folder}/{resource_name}{constants.BIG_SUFFIX}", view[small_len:], progress)
+        path = self.big_path(folder, resource_name)
+        try:
+            self.write_cache(path, view[small_len:])
+        except CacheError as e:
+            log.warning("uploaded, but the local cache was not written: %s", e)
+        self.upload_file(resource_name, bytes(view[:small_len]), folder)

@@ -1,0 +1,118 @@
+# cython: language_level=3
+"""Defaults and the environment: the one place azaion reads ``AZAION_*`` variables.
+
+Every value is read when asked for, not at import, so a process (or a test) that sets the
+environment before it builds an :class:`~azaion.ApiClient` gets what it set.
+
+=============================  =========================================  ===================
+variable                       meaning                                    default
+=============================  =========================================  ===================
+``AZAION_API_URL``             Resource API base URL                      (none: required)
+``AZAION_CACHE_DIR``           cache of big parts                         user cache dir
+``AZAION_SMALL_SIZE_KB``       upper bound of the small part              3
+``AZAION_CONNECT_TIMEOUT``     seconds to connect                         10
+``AZAION_READ_TIMEOUT``        seconds between bytes of an answer         60
+``AZAION_MAX_RETRIES``         retries of network errors and 5xx          4
+``AZAION_BACKOFF``             first backoff step, seconds (doubles)      0.5
+``AZAION_RETRY_AFTER_MAX``     longest ``Retry-After`` honoured, seconds  60
+``AZAION_CHUNK_SIZE``          bytes per read of a transfer               4 MiB
+``AZAION_CONCURRENCY``         parallel S3 transfers                      4
+``AZAION_HARDWARE_FINGERPRINT`` replaces the collected fingerprint        (none)
+=============================  =========================================  ===================
+"""
+
+import os
+
+from azaion.errors import ConfigurationError
+
+CDN_CONFIG = "cdn.yaml"
+SYSTEM_FOLDER = "system"
+BIG_SUFFIX = ".big"
+APP_NAME = "azaion"
+USER_AGENT = "azaion-client"
+
+
+cdef object _env(str name):
+    value = os.environ.get(name)
+    if value is None or not value.strip():
+        return None
+    return value.strip()
+
+
+cdef object _number(str name, object default, object kind, object minimum):
+    raw = _env(name)
+    if raw is None:
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name}={raw!r} is not a number; unset it or give a number") from None
+    if value < minimum:
+        raise ConfigurationError(f"{name}={raw!r} is below its minimum {minimum}")
+    return value
+
+
+cpdef str api_url(object override=None):
+    """The Resource API base URL: ``override``, else ``AZAION_API_URL``."""
+    url = override if override else _env("AZAION_API_URL")
+    if not url:
+        raise ConfigurationError("no API URL: pass ApiClient(api_url) or set AZAION_API_URL")
+    url = str(url).rstrip("/")
+    if not url.startswith(("http://", "https://")):
+        raise ConfigurationError(f"API URL {url!r} must start with http:// or https://")
+    return url
+
+
+cpdef object cache_dir(object override=None):
+    """Where big parts are cached: ``override``, else ``AZAION_CACHE_DIR``, else the user cache dir."""
+    from pathlib import Path
+
+    chosen = override if override is not None else _env("AZAION_CACHE_DIR")
+    if chosen is None:
+        import platformdirs
+
+        chosen = platformdirs.user_cache_dir(APP_NAME, appauthor=False)
+    return Path(chosen).expanduser()
+
+
+cpdef int small_size_kb():
+    """Upper bound of the small part, in KiB."""
+    return _number("AZAION_SMALL_SIZE_KB", 3, int, 1)
+
+
+cpdef tuple timeouts():
+    """``(connect, read)`` timeouts in seconds for every HTTP call."""
+    return (
+        _number("AZAION_CONNECT_TIMEOUT", 10.0, float, 0.01),
+        _number("AZAION_READ_TIMEOUT", 60.0, float, 0.01),
+    )
+
+
+cpdef int max_retries():
+    """How many times a network error or a 5xx answer is retried."""
+    return _number("AZAION_MAX_RETRIES", 4, int, 0)
+
+
+cpdef double backoff_factor():
+    """First backoff step in seconds; each retry doubles it, with jitter."""
+    return _number("AZAION_BACKOFF", 0.5, float, 0.0)
+
+
+cpdef double retry_after_max():
+    """The longest ``Retry-After`` the client waits; a longer one fails at once."""
+    return _number("AZAION_RETRY_AFTER_MAX", 60.0, float, 0.0)
+
+
+cpdef int chunk_size():
+    """Bytes per read when streaming a transfer."""
+    return _number("AZAION_CHUNK_SIZE", 4 * 1024 * 1024, int, 64 * 1024)
+
+
+cpdef int transfer_concurrency():
+    """Parallel S3 transfer threads."""
+    return _number("AZAION_CONCURRENCY", 4, int, 1)
+
+
+cpdef object hardware_fingerprint_override():
+    """A fingerprint string that replaces the collected one (tests, images without stable ids)."""
+    return _env("AZAION_HARDWARE_FINGERPRINT")

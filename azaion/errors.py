@@ -1,0 +1,182 @@
+"""The exceptions of azaion: one base, one subclass per thing a person can act on.
+
+Every public call of the client raises a subclass of :class:`AzaionError`. Each carries a stable
+``code`` (the same strings as the server's JSON errors, see ``docs/protocol.md``) beside a
+message that says what to do. Subclasses mix in the built-in exception that fits, so callers
+that catch ``ValueError`` or ``ConnectionError`` keep working. No message ever holds a
+password, a key or a token.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+
+class AzaionError(Exception):
+    """Base of every error raised by azaion."""
+
+    code = "ERROR"
+
+    def __init__(self, message: str, *, code: Optional[str] = None, status: Optional[int] = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        self.status = status
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(code={self.code!r}, message={self.message!r})"
+
+
+# -- input -------------------------------------------------------------------------------
+
+
+class InvalidName(AzaionError, ValueError):
+    """A folder or resource name that could escape its directory or is not allowed."""
+
+    code = "INVALID_NAME"
+
+
+class ConfigurationError(AzaionError, ValueError):
+    """Missing or malformed configuration: API URL, ``cdn.yaml``, environment variables."""
+
+    code = "CONFIGURATION"
+
+
+class BadRequest(AzaionError, ValueError):
+    """The server refused the request as malformed."""
+
+    code = "BAD_REQUEST"
+
+
+class TooLarge(AzaionError, ValueError):
+    """The upload is above the server's size limit."""
+
+    code = "TOO_LARGE"
+
+
+# -- authentication and authorisation ------------------------------------------------------
+
+
+class NotAuthenticated(AzaionError):
+    """A call that needs credentials was made before any were set."""
+
+    code = "NOT_AUTHENTICATED"
+
+
+class AuthenticationError(AzaionError, PermissionError):
+    """Wrong email or password, wrong machine-client key, or a session the server refused."""
+
+    code = "INVALID_CREDENTIALS"
+
+
+class InvalidToken(AuthenticationError):
+    """The server's token could not be decoded or verified."""
+
+    code = "INVALID_TOKEN"
+
+
+class TooManyAttempts(AuthenticationError):
+    """Login throttled by the server; ``retry_after`` says how many seconds to wait."""
+
+    code = "TOO_MANY_ATTEMPTS"
+
+    def __init__(self, message: str, *, retry_after: Optional[float] = None, **kwargs) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class PermissionDenied(AzaionError, PermissionError):
+    """The account's role may not do this."""
+
+    code = "FORBIDDEN"
+
+
+class HardwareMismatch(PermissionDenied):
+    """The account is bound to another device."""
+
+    code = "HARDWARE_MISMATCH"
+
+
+class LicenseError(PermissionDenied):
+    """No licence, or the licence does not cover this folder."""
+
+    code = "LICENSE_REQUIRED"
+
+
+class LicenseExpired(LicenseError):
+    """The licence's expiry date is past."""
+
+    code = "LICENSE_EXPIRED"
+
+
+# -- resources -----------------------------------------------------------------------------
+
+
+class ResourceNotFound(AzaionError, LookupError):
+    """No such resource, or not one this account may read."""
+
+    code = "NOT_FOUND"
+
+
+class IntegrityError(AzaionError, ValueError):
+    """Bytes that fail authentication: tampered, truncated, stale, or for another key.
+
+    Tampering and a wrong key raise this same class with the same message, so the error is no
+    oracle for an attacker.
+    """
+
+    code = "INTEGRITY"
+
+
+class CacheError(AzaionError, OSError):
+    """The local cache of big parts could not be written (disk full, permissions)."""
+
+    code = "CACHE_ERROR"
+
+
+# -- transport -----------------------------------------------------------------------------
+
+
+class NetworkError(AzaionError, ConnectionError):
+    """The API could not be reached, or the connection broke, after bounded retries."""
+
+    code = "NETWORK_ERROR"
+
+
+class ServerError(AzaionError):
+    """The API answered with a server error after bounded retries."""
+
+    code = "SERVER_ERROR"
+
+
+class CDNError(AzaionError, ConnectionError):
+    """The S3 CDN refused or failed a transfer."""
+
+    code = "CDN_ERROR"
+
+
+__all__ = [
+    "AuthenticationError",
+    "AzaionError",
+    "BadRequest",
+    "CDNError",
+    "CacheError",
+    "ConfigurationError",
+    "HardwareMismatch",
+    "IntegrityError",
+    "InvalidName",
+    "InvalidToken",
+    "LicenseError",
+    "LicenseExpired",
+    "NetworkError",
+    "NotAuthenticated",
+    "PermissionDenied",
+    "ResourceNotFound",
+    "ServerError",
+    "TooLarge",
+    "TooManyAttempts",
+]

@@ -1,0 +1,54 @@
+# cython: language_level=3
+
+cdef class EnvelopeKeys:
+    cdef bytes enc_key
+    cdef bytes mac_key
+
+    @staticmethod
+    cdef EnvelopeKeys derive(bytes identity, bytes secret, str hardware)
+    cdef bytes open(self, object envelope)
+
+
+cdef class ResourceEncryptor:
+    cdef bytes header
+    cdef object aead_key
+    cdef bytes nonce_prefix
+    cdef Py_ssize_t plaintext_len
+    cdef Py_ssize_t segment_size
+    cdef Py_ssize_t n_segments
+
+    @staticmethod
+    cdef ResourceEncryptor new(Py_ssize_t plaintext_len, str folder, str name, Py_ssize_t segment_size)
+    cdef Py_ssize_t ciphertext_len(self)
+    cdef Py_ssize_t seal_segment(self, Py_ssize_t index, object plaintext, unsigned char[::1] out) except -1
+    cdef bytes encrypt(self, object plaintext)
+
+
+cdef class ResourceDecryptor:
+    cdef object out
+    cdef unsigned char[::1] out_view
+    cdef object aead_key
+    cdef bytes nonce_prefix
+    cdef Py_ssize_t total_len
+    cdef Py_ssize_t consumed
+    cdef Py_ssize_t segment_size
+    cdef Py_ssize_t n_segments
+    cdef Py_ssize_t index
+    cdef Py_ssize_t out_pos
+    cdef bytearray pending
+    cdef Py_ssize_t pending_len
+
+    @staticmethod
+    cdef ResourceDecryptor new(object small, Py_ssize_t total_len, str folder, str name)
+    cdef Py_ssize_t expected_segment_len(self)
+    cdef Py_ssize_t read_size(self, Py_ssize_t limit)
+    cdef int feed(self, object chunk) except -1
+    cdef int open_segment(self, object segment) except -1
+    cdef bytes finish(self)
+
+
+cdef Py_ssize_t ciphertext_length(Py_ssize_t plaintext_len, Py_ssize_t segment_size)
+cdef Py_ssize_t plaintext_length(Py_ssize_t total_len, Py_ssize_t segment_size) except -2
+cdef Py_ssize_t small_length(Py_ssize_t total_len, int small_kb)
+cdef str hardware_hash(str fingerprint)
+cdef object integrity_error()

@@ -1,0 +1,306 @@
+# cython: language_level=3
+# The protected core: key derivation, the user+hardware envelope and the segmented resource
+# format of docs/formats.md. Everything here is cdef; nothing is reachable from Python.
+import hashlib
+import hmac as py_hmac
+import secrets
+import struct
+
+from cryptography.exceptions import InvalidSignature, InvalidTag
+from cryptography.hazmat.primitives import hashes, padding
+from cryptography.hazmat.primitives import hmac as crypto_hmac
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap, aes_key_wrap
+
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
+from libc.string cimport memcpy
+
+from azaion.constants cimport (
+    DEFAULT_SEGMENT_SIZE,
+    ENVELOPE_MIN_LEN,
+    HEADER_LEN,
+    KEY_LEN,
+    MAX_SEGMENT_SIZE,
+    MIN_SEGMENT_SIZE,
+    TAG_LEN,
+)
+from azaion.errors import IntegrityError
+
+cdef bytes MAGIC = b"AZRS"
+cdef int FORMAT_VERSION = 1
+cdef int ALGORITHM = 1
+cdef int ENVELOPE_VERSION = 1
+cdef bytes ENVELOPE_SALT = b"azaion/envelope/v1"
+cdef bytes ENVELOPE_INFO = b"azaion envelope v1: aes-256-cbc + hmac-sha256"
+cdef bytes RESOURCE_INFO = b"azaion resource v1"
+# Wraps each resource's random key. Not what protects a resource: the wrapped key sits in the
+# small part, which only travels inside the user+hardware envelope (docs/formats.md).
+cdef bytes SHARED_KEY = bytes.fromhex("80841a9fd2d8144476dbcf4970a2636cb231765c31f7def58a8cb8c22ba2236a")
+cdef str INTEGRITY_MESSAGE = (
+    "the resource failed its integrity check: it was modified, truncated or replaced, or it "
+    "was not encrypted for this account and device; load it again, and if this persists ask "
+    "the publisher to upload it again"
+)
+
+
+cdef object integrity_error():
+    return IntegrityError(INTEGRITY_MESSAGE)
+
+
+cdef inline bytes lp(bytes data):
+    return struct.pack(">I", len(data)) + data
+
+
+cdef str hardware_hash(str fingerprint):
+    return hashlib.sha256(fingerprint.encode("utf-8")).hexdigest()
+
+
+cdef Py_ssize_t ciphertext_length(Py_ssize_t plaintext_len, Py_ssize_t segment_size):
+    cdef Py_ssize_t n = (plaintext_len + segment_size - 1) // segment_size
+    if n == 0:
+        n = 1
+    return HEADER_LEN + plaintext_len + TAG_LEN * n
+
+
+cdef Py_ssize_t plaintext_length(Py_ssize_t total_len, Py_ssize_t segment_size) except -2:
+    # -1: the length cannot be a ciphertext of this format (a truncation or an extension).
+    cdef Py_ssize_t body = total_len - HEADER_LEN
+    cdef Py_ssize_t step = segment_size + TAG_LEN
+    cdef Py_ssize_t full = body // step
+    cdef Py_ssize_t rest = body - full * step
+    if body < TAG_LEN:
+        return -1
+    if rest == 0:
+        return full * segment_size
+    if rest < TAG_LEN or (rest == TAG_LEN and full > 0):
+        return -1
+    return full * segment_size + rest - TAG_LEN
+
+
+cdef Py_ssize_t small_length(Py_ssize_t total_len, int small_kb):
+    cdef Py_ssize_t small = min(<Py_ssize_t>small_kb * 1024, total_len * 3 // 10)
+    return max(<Py_ssize_t>HEADER_LEN, small)
+
+
+cdef inline bytes segment_nonce(bytes prefix, Py_ssize_t index, bint last):
+    return prefix + struct.pack(">IB", index, 1 if last else 0)
+
+
+cdef tuple resource_keys(bytes resource_key, bytes salt, str folder, str name):
+    info = RESOURCE_INFO + lp(folder.encode("utf-8")) + lp(name.encode("utf-8"))
+    okm = HKDF(algorithm=hashes.SHA256(), length=64, salt=salt, info=info).derive(resource_key)
+    return okm[:32], okm[32:]
+
+
+cdef bytes commitment(bytes commit_key, bytes head):
+    mac = crypto_hmac.HMAC(commit_key, hashes.SHA256())
+    mac.update(head)
+    return mac.finalize()
+
+
+cdef class EnvelopeKeys:
+
+    def __init__(self):
+        raise TypeError("EnvelopeKeys is not supposed to be instantiated from Python")
+
+    @staticmethod
+    cdef EnvelopeKeys derive(bytes identity, bytes secret, str hardware):
+        cdef EnvelopeKeys keys = EnvelopeKeys.__new__(EnvelopeKeys)
+        ikm = lp(identity) + lp(secret) + lp(hardware.encode("ascii"))
+        okm = HKDF(algorithm=hashes.SHA256(), length=64, salt=ENVELOPE_SALT, info=ENVELOPE_INFO).derive(ikm)
+        keys.enc_key = okm[:32]
+        keys.mac_key = okm[32:]
+        return keys
+
+    cdef bytes open(self, object envelope):
+        cdef const unsigned char[::1] data = envelope
+        cdef Py_ssize_t n = data.shape[0]
+        if n < ENVELOPE_MIN_LEN or (n - 1 - 16 - 32) % 16 != 0 or data[0] != ENVELOPE_VERSION:
+            raise integrity_error()
+        view = memoryview(envelope)
+        mac = crypto_hmac.HMAC(self.mac_key, hashes.SHA256())
+        mac.update(view[: n - 32])
+        try:
+            mac.verify(bytes(view[n - 32 :]))
+        except InvalidSignature:
+            raise integrity_error() from None
+        decryptor = Cipher(algorithms.AES(self.enc_key), modes.CBC(bytes(view[1:17]))).decryptor()
+        padded = decryptor.update(view[17 : n - 32]) + decryptor.finalize()
+        unpadder = padding.PKCS7(128).unpadder()
+        try:
+            return unpadder.update(padded) + unpadder.finalize()
+        except ValueError:
+            raise integrity_error() from None
+
+    def __repr__(self):
+        return "EnvelopeKeys(***)"
+
+    def __reduce__(self):
+        raise TypeError("keys cannot be pickled")
+
+
+cdef class ResourceEncryptor:
+
+    def __init__(self):
+        raise TypeError("ResourceEncryptor is not supposed to be instantiated from Python")
+
+    @staticmethod
+    cdef ResourceEncryptor new(Py_ssize_t plaintext_len, str folder, str name, Py_ssize_t segment_size):
+        cdef ResourceEncryptor enc = ResourceEncryptor.__new__(ResourceEncryptor)
+        resource_key = secrets.token_bytes(KEY_LEN)
+        salt = secrets.token_bytes(32)
+        enc.nonce_prefix = secrets.token_bytes(7)
+        segment_key, commit_key = resource_keys(resource_key, salt, folder, name)
+        head = (
+            MAGIC
+            + bytes((FORMAT_VERSION, ALGORITHM))
+            + struct.pack(">I", segment_size)
+            + salt
+            + enc.nonce_prefix
+            + aes_key_wrap(SHARED_KEY, resource_key)
+        )
+        enc.header = head + commitment(commit_key, head)
+        enc.aead_key = algorithms.AES(segment_key)
+        enc.plaintext_len = plaintext_len
+        enc.segment_size = segment_size
+        enc.n_segments = max(1, (plaintext_len + segment_size - 1) // segment_size)
+        return enc
+
+    cdef Py_ssize_t ciphertext_len(self):
+        return ciphertext_length(self.plaintext_len, self.segment_size)
+
+    cdef Py_ssize_t seal_segment(self, Py_ssize_t index, object plaintext, unsigned char[::1] out) except -1:
+        # Encrypts one segment straight into out (at least len(plaintext) + TAG_LEN bytes).
+        cdef Py_ssize_t n = len(plaintext)
+        nonce = segment_nonce(self.nonce_prefix, index, index == self.n_segments - 1)
+        encryptor = Cipher(self.aead_key, modes.GCM(nonce)).encryptor()
+        if n:
+            encryptor.update_into(plaintext, out)
+        encryptor.finalize()
+        tag = encryptor.tag
+        memcpy(&out[n], PyBytes_AS_STRING(tag), TAG_LEN)
+        return n + TAG_LEN
+
+    cdef bytes encrypt(self, object plaintext):
+        cdef Py_ssize_t total = self.ciphertext_len()
+        cdef bytes out = PyBytes_FromStringAndSize(NULL, total)
+        cdef unsigned char[::1] view = <unsigned char[:total]> <unsigned char*> PyBytes_AS_STRING(out)
+        cdef Py_ssize_t pos = HEADER_LEN, start = 0, index
+        source = memoryview(plaintext)
+        memcpy(&view[0], PyBytes_AS_STRING(self.header), HEADER_LEN)
+        for index in range(self.n_segments):
+            chunk = source[start : start + self.segment_size]
+            pos += self.seal_segment(index, chunk, view[pos:])
+            start += self.segment_size
+        return out
+
+    def __repr__(self):
+        return "ResourceEncryptor(***)"
+
+
+cdef class ResourceDecryptor:
+
+    def __init__(self):
+        raise TypeError("ResourceDecryptor is not supposed to be instantiated from Python")
+
+    @staticmethod
+    cdef ResourceDecryptor new(object small, Py_ssize_t total_len, str folder, str name):
+        cdef ResourceDecryptor dec = ResourceDecryptor.__new__(ResourceDecryptor)
+        cdef Py_ssize_t out_len
+        head = bytes(memoryview(small)[:HEADER_LEN])
+        if len(head) < HEADER_LEN or head[:4] != MAGIC or head[4] != FORMAT_VERSION or head[5] != ALGORITHM:
+            raise integrity_error()
+        (segment_size,) = struct.unpack(">I", head[6:10])
+        if segment_size < MIN_SEGMENT_SIZE or segment_size > MAX_SEGMENT_SIZE or segment_size & (segment_size - 1):
+            raise integrity_error()
+        out_len = plaintext_length(total_len, segment_size)
+        if out_len < 0:
+            raise integrity_error()
+        try:
+            resource_key = aes_key_unwrap(SHARED_KEY, head[49:89])
+        except (InvalidUnwrap, ValueError):
+            raise integrity_error() from None
+        segment_key, commit_key = resource_keys(resource_key, head[10:42], folder, name)
+        if not py_hmac.compare_digest(commitment(commit_key, head[:89]), head[89:HEADER_LEN]):
+            raise integrity_error()
+        dec.aead_key = algorithms.AES(segment_key)
+        dec.nonce_prefix = head[42:49]
+        dec.segment_size = segment_size
+        dec.total_len = total_len
+        dec.n_segments = max(1, (out_len + segment_size - 1) // segment_size)
+        dec.consumed = HEADER_LEN
+        dec.out = PyBytes_FromStringAndSize(NULL, out_len)
+        if out_len:
+            dec.out_view = <unsigned char[:out_len]> <unsigned char*> PyBytes_AS_STRING(dec.out)
+        dec.pending = bytearray(segment_size + TAG_LEN)
+        dec.feed(memoryview(small)[HEADER_LEN:])
+        return dec
+
+    cdef Py_ssize_t expected_segment_len(self):
+        if self.index < self.n_segments - 1:
+            return self.segment_size + TAG_LEN
+        return self.total_len - HEADER_LEN - self.index * (self.segment_size + TAG_LEN)
+
+    cdef Py_ssize_t read_size(self, Py_ssize_t limit):
+        # How much to read next so that reads end on segment boundaries (then feed() opens
+        # every segment straight from the caller's buffer): the rest of the current segment
+        # and as many whole segments as fit in limit.
+        cdef Py_ssize_t step = self.segment_size + TAG_LEN
+        cdef Py_ssize_t size = self.expected_segment_len() - self.pending_len
+        if limit > size:
+            size += ((limit - size) // step) * step
+        return max(0, min(size, self.total_len - self.consumed))
+
+    cdef int feed(self, object chunk) except -1:
+        # Takes the next bytes of the ciphertext; whole segments are opened at once, straight
+        # from the caller's buffer when they lie in it, so a big read costs no extra copy.
+        cdef const unsigned char[::1] data = memoryview(chunk).cast("B")
+        cdef Py_ssize_t n = data.shape[0], pos = 0, need, take
+        cdef unsigned char[::1] pending = self.pending
+        if self.consumed + n > self.total_len:
+            raise integrity_error()
+        self.consumed += n
+        view = memoryview(chunk).cast("B")
+        while pos < n:
+            need = self.expected_segment_len()
+            if self.pending_len == 0 and n - pos >= need:
+                self.open_segment(view[pos : pos + need])
+                pos += need
+                continue
+            take = min(need - self.pending_len, n - pos)
+            memcpy(&pending[self.pending_len], &data[pos], take)
+            self.pending_len += take
+            pos += take
+            if self.pending_len == need:
+                self.open_segment(memoryview(self.pending)[:need])
+                self.pending_len = 0
+        return 0
+
+    cdef int open_segment(self, object segment) except -1:
+        cdef Py_ssize_t n = len(segment) - TAG_LEN
+        nonce = segment_nonce(self.nonce_prefix, self.index, self.index == self.n_segments - 1)
+        tag = bytes(segment[n:])
+        decryptor = Cipher(self.aead_key, modes.GCM(nonce, tag)).decryptor()
+        try:
+            if n:
+                decryptor.update_into(segment[:n], self.out_view[self.out_pos :])
+            decryptor.finalize()
+        except InvalidTag:
+            self.out = None
+            raise integrity_error() from None
+        self.out_pos += n
+        self.index += 1
+        return 0
+
+    cdef bytes finish(self):
+        if self.consumed != self.total_len or self.index != self.n_segments or self.out is None:
+            self.out = None
+            raise integrity_error()
+        out = self.out
+        self.out = None
+        self.out_view = None
+        return out
+
+    def __repr__(self):
+        return "ResourceDecryptor(***)"
