@@ -1,0 +1,147 @@
+"""The FastAPI application: routers, the one mapping from exceptions to answers, start-up."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from azaion_server import __version__
+from azaion_server.auth.routes import router as auth_router
+from azaion_server.context import AppContext
+from azaion_server.db import migrate
+from azaion_server.errors import ApiError, Internal
+from azaion_server.jwt.routes import router as jwt_router
+from azaion_server.licenses.routes import router as licenses_router
+from azaion_server.resources.cdn import ensure_bucket
+from azaion_server.resources.routes import router as resources_router
+from azaion_server.settings import Settings
+from azaion_server.users.models import bootstrap_admin
+from azaion_server.users.routes import router as users_router
+
+log = logging.getLogger("azaion_server")
+
+# Codes for the errors Starlette raises itself (unknown route, wrong method, ...).
+_HTTP_CODES = {
+    400: "BAD_REQUEST",
+    401: "UNAUTHORIZED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    413: "TOO_LARGE",
+}
+
+
+class Health(BaseModel):
+    """`GET /health`."""
+
+    status: str = "ok"
+
+
+def error_response(error: ApiError) -> JSONResponse:
+    """The JSON body of docs/protocol.md for an error."""
+    return JSONResponse(
+        status_code=error.status,
+        content={"success": False, "code": error.code, "message": error.message},
+        headers=error.headers or None,
+    )
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    # Field locations and pydantic's wording only: never the input, which may be a password.
+    parts = []
+    for error in exc.errors()[:3]:
+        location = ".".join(str(p) for p in error.get("loc", ()) if p != "body")
+        parts.append(f"{location}: {error.get('msg', 'invalid')}" if location else error.get("msg", ""))
+    return "invalid request: " + "; ".join(parts) if parts else "invalid request"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """The one place where exceptions become HTTP answers."""
+
+    @app.exception_handler(ApiError)
+    async def api_error(_request: Request, exc: ApiError) -> JSONResponse:
+        return error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return error_response(ApiError(_validation_message(exc)))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        error = ApiError("request rejected" if exc.status_code >= 500 else None)
+        error.status = exc.status_code
+        error.code = _HTTP_CODES.get(exc.status_code, "BAD_REQUEST")
+        error.message = {
+            404: "no such route",
+            405: "method not allowed",
+        }.get(exc.status_code, error.message)
+        return error_response(error)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.error(
+            "unhandled %s on %s %s",
+            type(exc).__name__,
+            request.method,
+            request.url.path,
+            exc_info=(type(exc), exc, exc.__traceback__),
+        )
+        return error_response(Internal())
+
+
+def startup(context: AppContext) -> None:
+    """Migrate the database, create the first ApiAdmin, create the bucket when missing."""
+    settings = context.settings
+    migrate(context.engine)
+    admin = settings.users
+    if admin.admin_email and admin.admin_password:
+        with context.sessions() as session:
+            created = bootstrap_admin(
+                session,
+                context.passwords,
+                admin.admin_email,
+                admin.admin_password.get_secret_value(),
+            )
+        if created:
+            log.info("created the first ApiAdmin (%s)", admin.admin_email.strip().lower())
+    ensure_bucket(settings.resources)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The application for `settings` (read from the environment when not given)."""
+    settings = settings or Settings.load()
+    context = AppContext.build(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await run_in_threadpool(startup, context)
+        try:
+            yield
+        finally:
+            context.engine.dispose()
+
+    app = FastAPI(
+        title="azaion Resource API",
+        version=__version__,
+        description="Users, JWT, hardware binding, licences and encrypted resources.",
+        lifespan=lifespan,
+    )
+    app.state.context = context
+    install_error_handlers(app)
+    for router in (auth_router, jwt_router, users_router, licenses_router, resources_router):
+        app.include_router(router)
+
+    @app.get("/health", response_model=Health, tags=["health"])
+    def health() -> Health:
+        """Liveness: the process answers."""
+        return Health()
+
+    return app

@@ -1,0 +1,185 @@
+"""Password hashing (argon2id), login throttling and the login itself."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import math
+import secrets
+import threading
+import time
+from collections import OrderedDict
+
+from argon2 import PasswordHasher, Type
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from azaion_server.auth.entities import LoginFailure
+from azaion_server.auth.exceptions import InvalidCredentials, TooManyAttempts
+from azaion_server.auth.settings import AuthSettings
+from azaion_server.db import utcnow
+from azaion_server.envelope import normalise_email
+from azaion_server.jwt.models import TokenService
+from azaion_server.users.entities import User
+
+
+class PasswordService:
+    """argon2id hashing, with a small in-memory cache of successful verifications.
+
+    The cache exists for `POST /resources/get`, which carries the password on every call:
+    without it every download would cost one argon2 run. Its keys are HMACs under a per-process
+    random key of (user id, stored hash, password), so neither a password nor anything that
+    could be brute-forced offline sits in memory, and nothing is ever written to disk. A
+    password change alters the stored hash and so misses the cache.
+    """
+
+    _MAX_ENTRIES = 10_000
+
+    def __init__(self, settings: AuthSettings) -> None:
+        self._hasher = PasswordHasher(
+            time_cost=settings.argon2_time_cost,
+            memory_cost=settings.argon2_memory_kib,
+            parallelism=settings.argon2_parallelism,
+            type=Type.ID,
+        )
+        self.max_length = settings.max_password_length
+        self._cache_seconds = settings.password_cache_seconds
+        self._cache_key_secret = secrets.token_bytes(32)
+        self._cache: OrderedDict[bytes, float] = OrderedDict()
+        self._lock = threading.Lock()
+        # Verified against when the email is unknown, so that both failures cost the same time.
+        self._dummy_hash = self._hasher.hash(secrets.token_urlsafe(16))
+
+    def __repr__(self) -> str:
+        return "PasswordService(argon2id)"
+
+    def hash(self, password: str) -> str:
+        """A new argon2id hash of `password` with the configured parameters."""
+        return self._hasher.hash(password)
+
+    def verify(self, password_hash: str, password: str) -> bool:
+        """True when `password` matches; never raises for a wrong or corrupt hash."""
+        if len(password) > self.max_length:
+            return False
+        try:
+            return self._hasher.verify(password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    def verify_dummy(self, password: str) -> None:
+        """Spend the time of one verification, for an unknown email."""
+        self.verify(self._dummy_hash, password[: self.max_length])
+
+    def needs_rehash(self, password_hash: str) -> bool:
+        """True when the hash was made with other parameters than the configured ones."""
+        try:
+            return self._hasher.check_needs_rehash(password_hash)
+        except InvalidHashError:
+            return True
+
+    def _cache_key(self, user: User, password: str) -> bytes:
+        message = f"{user.id}\0{user.password_hash}\0".encode() + password.encode()
+        return hmac.new(self._cache_key_secret, message, hashlib.sha256).digest()
+
+    def is_cached(self, user: User, password: str) -> bool:
+        """True when this user's password was verified within AZAION_PASSWORD_CACHE_SECONDS."""
+        if len(password) > self.max_length:
+            return False
+        key = self._cache_key(user, password)
+        with self._lock:
+            expires = self._cache.get(key)
+            return expires is not None and expires > time.monotonic()
+
+    def verify_user(self, user: User, password: str) -> bool:
+        """`verify` for a user, remembering a success for AZAION_PASSWORD_CACHE_SECONDS."""
+        if self.is_cached(user, password):
+            return True
+        if not self.verify(user.password_hash, password):
+            return False
+        if self._cache_seconds:
+            key = self._cache_key(user, password)
+            with self._lock:
+                self._cache[key] = time.monotonic() + self._cache_seconds
+                self._cache.move_to_end(key)
+                while len(self._cache) > self._MAX_ENTRIES:
+                    self._cache.popitem(last=False)
+        return True
+
+
+class Throttle:
+    """Counts failed password checks per email and per client address, in the database.
+
+    Kept in the database (not in memory) so that every instance behind a load balancer sees
+    the same count.
+    """
+
+    def __init__(self, settings: AuthSettings) -> None:
+        self._per_email = settings.login_max_attempts
+        self._per_address = settings.login_max_attempts_per_address
+        self._window = dt.timedelta(seconds=settings.login_window_seconds)
+
+    @staticmethod
+    def _keys(email: str, address: str | None) -> list[str]:
+        keys = [f"email:{email}"]
+        if address:
+            keys.append(f"addr:{address}")
+        return keys
+
+    def check(self, session: Session, email: str, address: str | None) -> None:
+        """Raise TooManyAttempts while either limit is reached within the window."""
+        now = utcnow()
+        since = now - self._window
+        for key, limit in zip(self._keys(email, address), (self._per_email, self._per_address)):
+            count, oldest = session.execute(
+                select(func.count(), func.min(LoginFailure.at)).where(
+                    LoginFailure.key == key, LoginFailure.at > since
+                )
+            ).one()
+            if count >= limit:
+                retry = (oldest + self._window - now).total_seconds()
+                raise TooManyAttempts(retry_after=math.ceil(retry))
+
+    def record_failure(self, session: Session, email: str, address: str | None) -> None:
+        """Remember one failure (committed at once) and forget those older than the window."""
+        now = utcnow()
+        session.execute(delete(LoginFailure).where(LoginFailure.at <= now - self._window))
+        session.add_all(LoginFailure(key=key, at=now) for key in self._keys(email, address))
+        session.commit()
+
+    def clear(self, session: Session, email: str) -> None:
+        """Forget the failures of an email after it logs in (its address keeps its count)."""
+        session.execute(delete(LoginFailure).where(LoginFailure.key == f"email:{email}"))
+
+
+def login(
+    session: Session,
+    *,
+    passwords: PasswordService,
+    throttle: Throttle,
+    tokens: TokenService,
+    email: str,
+    password: str,
+    address: str | None,
+) -> str:
+    """Check email and password and return a signed token; InvalidCredentials otherwise."""
+    email = normalise_email(email)
+    throttle.check(session, email, address)
+    user = session.scalar(select(User).where(User.email == email))
+    if len(password) > passwords.max_length:
+        # Refused before hashing; still counted, so it cannot be used to probe for free.
+        ok = False
+    elif user is None:
+        passwords.verify_dummy(password)
+        ok = False
+    else:
+        ok = passwords.verify(user.password_hash, password)
+    if not ok or user is None:
+        throttle.record_failure(session, email, address)
+        raise InvalidCredentials()
+    if passwords.needs_rehash(user.password_hash):
+        user.password_hash = passwords.hash(password)
+    throttle.clear(session, email)
+    session.commit()
+    return tokens.issue(user_id=user.id, email=user.email, role=user.role)

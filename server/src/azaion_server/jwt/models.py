@@ -1,0 +1,81 @@
+"""Issuing, checking and revoking tokens: every check of a JWT happens here and nowhere else."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import jwt as pyjwt
+from pydantic import ValidationError
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from azaion_server.db import utcnow
+from azaion_server.jwt.entities import RevokedToken
+from azaion_server.jwt.exceptions import InvalidToken
+from azaion_server.jwt.schemas import TokenClaims
+from azaion_server.jwt.settings import JwtSettings
+
+ALGORITHM = "HS256"
+REQUIRED_CLAIMS = ("nameid", "unique_name", "role", "exp", "iat", "iss", "aud", "jti")
+
+
+class TokenService:
+    """Signs tokens with AZAION_JWT_SECRET and checks signature, expiry, audience and issuer."""
+
+    def __init__(self, settings: JwtSettings) -> None:
+        assert settings.jwt_secret is not None  # the settings validator guarantees it
+        self._secret = settings.jwt_secret.get_secret_value()
+        self._issuer = settings.jwt_issuer
+        self._audience = settings.jwt_audience
+        self.ttl = dt.timedelta(seconds=settings.jwt_ttl_seconds)
+
+    def __repr__(self) -> str:
+        return f"TokenService(issuer={self._issuer!r}, audience={self._audience!r})"
+
+    def issue(self, *, user_id: int, email: str, role: str, now: dt.datetime | None = None) -> str:
+        """A signed token for one user, valid for AZAION_JWT_TTL_SECONDS."""
+        now = now or utcnow()
+        claims = {
+            "nameid": str(user_id),
+            "unique_name": email,
+            "role": role,
+            "iat": int(now.timestamp()),
+            "exp": int((now + self.ttl).timestamp()),
+            "iss": self._issuer,
+            "aud": self._audience,
+            "jti": uuid.uuid4().hex,
+        }
+        return pyjwt.encode(claims, self._secret, algorithm=ALGORITHM)
+
+    def decode(self, token: str) -> TokenClaims:
+        """The verified claims of `token`, or InvalidToken; never says what was wrong."""
+        try:
+            payload = pyjwt.decode(
+                token,
+                self._secret,
+                algorithms=[ALGORITHM],
+                audience=self._audience,
+                issuer=self._issuer,
+                options={"require": list(REQUIRED_CLAIMS)},
+            )
+            claims = TokenClaims.model_validate(payload)
+            claims.user_id  # noqa: B018 - a non-numeric nameid is a malformed token
+        except (pyjwt.PyJWTError, ValidationError, ValueError) as e:
+            raise InvalidToken() from e
+        return claims
+
+
+def is_revoked(session: Session, jti: str) -> bool:
+    """True once `POST /logout` revoked the token with this `jti`."""
+    return session.get(RevokedToken, jti) is not None
+
+
+def revoke(session: Session, claims: TokenClaims) -> None:
+    """Revoke a token until its expiry; also drops revocations whose tokens expired anyway."""
+    now = utcnow()
+    session.execute(delete(RevokedToken).where(RevokedToken.expires_at < now))
+    if session.scalar(select(RevokedToken.jti).where(RevokedToken.jti == claims.jti)) is None:
+        expires = dt.datetime.fromtimestamp(claims.exp, dt.timezone.utc)
+        session.add(RevokedToken(jti=claims.jti, expires_at=expires))
+    session.commit()

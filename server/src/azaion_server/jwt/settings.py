@@ -1,0 +1,39 @@
+"""Token settings: the signing secret, issuer, audience and lifetime (AZAION_JWT_*)."""
+
+from __future__ import annotations
+
+import secrets
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Values that appear in examples and templates: a server signing with one of them would accept
+# tokens forged by anyone who read the same example.
+_KNOWN_DEFAULTS = frozenset({"", "changethis", "changeme", "change-me", "secret", "jwt-secret"})
+MIN_SECRET_LENGTH = 32
+
+
+class JwtSettings(BaseSettings):
+    """HS256 signing and checking of the tokens `POST /login` hands out."""
+
+    model_config = SettingsConfigDict(env_prefix="AZAION_", extra="ignore")
+
+    dev: bool = False
+    jwt_secret: SecretStr | None = None
+    jwt_issuer: str = "azaion"
+    jwt_audience: str = "azaion"
+    jwt_ttl_seconds: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
+
+    @model_validator(mode="after")
+    def _require_strong_secret(self) -> JwtSettings:
+        value = self.jwt_secret.get_secret_value() if self.jwt_secret else ""
+        if value.lower() not in _KNOWN_DEFAULTS and len(value) >= MIN_SECRET_LENGTH:
+            return self
+        if not self.dev:
+            raise ValueError(
+                f"AZAION_JWT_SECRET must be set to a random string of at least "
+                f"{MIN_SECRET_LENGTH} characters (not a default) outside --dev"
+            )
+        # Development only: a fresh secret per process, so dev tokens die with the server.
+        self.jwt_secret = SecretStr(secrets.token_urlsafe(48))
+        return self

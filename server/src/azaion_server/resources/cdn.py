@@ -1,0 +1,80 @@
+"""`cdn.yaml` (served as `system/cdn.yaml`) and the S3 bucket of big parts."""
+
+from __future__ import annotations
+
+import logging
+
+import yaml
+
+from azaion_server.resources.exceptions import ResourceNotFound
+from azaion_server.resources.settings import ResourceSettings
+from azaion_server.users.entities import UPLOADER_ROLES
+
+log = logging.getLogger(__name__)
+
+CDN_FILE = "cdn.yaml"
+
+
+def cdn_yaml(settings: ResourceSettings, role: str) -> bytes:
+    """The YAML of docs/protocol.md for a caller with `role`.
+
+    Roles that may not upload get the uploader fields empty: the keys that write to the bucket
+    have no business on a device that only reads.
+    """
+    if not settings.s3_endpoint:
+        raise ResourceNotFound("this server has no CDN configured (AZAION_S3_ENDPOINT)")
+    uploader = role in {r.value for r in UPLOADER_ROLES}
+    document = {
+        "host": settings.s3_endpoint,
+        "bucket": settings.s3_bucket,
+        "region": settings.s3_region,
+        "downloader_access_key": settings.s3_downloader_key,
+        "downloader_access_secret": settings.s3_downloader_secret.get_secret_value(),
+        "uploader_access_key": settings.s3_uploader_key if uploader else "",
+        "uploader_access_secret": (
+            settings.s3_uploader_secret.get_secret_value() if uploader else ""
+        ),
+    }
+    return yaml.safe_dump(document, sort_keys=False).encode("utf-8")
+
+
+def ensure_bucket(settings: ResourceSettings) -> bool:
+    """Create the bucket with the uploader keys when it is missing; True when it exists after.
+
+    Never fails the start-up: an unreachable store is logged, and the server runs on (the API
+    itself does not need S3; only clients moving big parts do).
+    """
+    if not settings.s3_endpoint:
+        return False
+    import boto3
+    from botocore.config import Config
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    client = boto3.client(
+        "s3",
+        endpoint_url=settings.s3_endpoint,
+        region_name=settings.s3_region,
+        aws_access_key_id=settings.s3_uploader_key or None,
+        aws_secret_access_key=settings.s3_uploader_secret.get_secret_value() or None,
+        config=Config(connect_timeout=3, read_timeout=5, retries={"max_attempts": 1}),
+    )
+    bucket = settings.s3_bucket
+    try:
+        try:
+            client.head_bucket(Bucket=bucket)
+            return True
+        except ClientError as e:
+            if e.response.get("Error", {}).get("Code") not in ("404", "NoSuchBucket", "NotFound"):
+                raise
+        options = {}
+        if settings.s3_region != "us-east-1":
+            options["CreateBucketConfiguration"] = {"LocationConstraint": settings.s3_region}
+        client.create_bucket(Bucket=bucket, **options)
+        log.info("created bucket %s on %s", bucket, settings.s3_endpoint)
+        return True
+    except (BotoCoreError, ClientError) as e:
+        log.warning("S3 bucket %s on %s not checked: %s", bucket, settings.s3_endpoint, type(e).__name__)
+        return False
+
+
+__all__ = ["CDN_FILE", "cdn_yaml", "ensure_bucket"]

@@ -1,0 +1,84 @@
+"""Bodies of the resource routes."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from azaion_server.licenses.schemas import HARDWARE_PATTERN
+from azaion_server.resources.entities import Resource
+
+
+class GetRequest(BaseModel):
+    """`POST /resources/get/{folder}`: which file, the password again, and the machine."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    # Lengths here only stop absurd bodies; the name rules answer INVALID_NAME in the logic.
+    file_name: str = Field(alias="fileName", max_length=4096)
+    password: str = Field(min_length=1, max_length=65536)
+    hardware: str = Field(pattern=HARDWARE_PATTERN)
+
+
+class ResourceOut(BaseModel):
+    """A resource as the registry describes it; times are Unix timestamps (float seconds)."""
+
+    id: int
+    folder: str
+    name: str
+    size: int
+    checksum: str
+    category: str | None
+    published: bool
+    alive: bool
+    uploaded: float
+    modified: float
+    owner_id: int | None
+
+    @classmethod
+    def of(cls, resource: Resource) -> ResourceOut:
+        """The public view of a resource row."""
+        return cls(
+            id=resource.id,
+            folder=resource.folder,
+            name=resource.name,
+            size=resource.size,
+            checksum=resource.checksum,
+            category=resource.category,
+            published=resource.published,
+            alive=resource.alive,
+            uploaded=resource.uploaded.timestamp(),
+            modified=resource.modified.timestamp(),
+            owner_id=resource.owner_id,
+        )
+
+
+class ResourceResponse(BaseModel):
+    """An upload or a delete: `{"success": true, "resource": {...}}`."""
+
+    success: bool = True
+    resource: ResourceOut
+
+
+# The multipart body, described for /docs (the route reads it as a stream, not through a model).
+UPLOAD_OPENAPI = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["data"],
+                    "properties": {
+                        "data": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "the bytes; the part's filename is the resource name",
+                        },
+                        "category": {"type": "string"},
+                        "draft": {"type": "boolean", "description": "true keeps it unpublished"},
+                    },
+                }
+            }
+        },
+    }
+}

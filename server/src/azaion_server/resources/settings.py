@@ -1,0 +1,26 @@
+"""Where resources live (database or files), upload limits, and the S3 store of big parts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ResourceSettings(BaseSettings):
+    """Storage of small parts and the content of `cdn.yaml`."""
+
+    model_config = SettingsConfigDict(env_prefix="AZAION_", extra="ignore")
+
+    storage: Literal["db", "files"] = "db"
+    storage_dir: Path | None = None
+    max_upload_bytes: int = Field(default=64 * 1024 * 1024, ge=1)
+    s3_endpoint: str | None = None
+    s3_bucket: str = Field(default="azaion", min_length=3, max_length=63)
+    s3_region: str = "us-east-1"
+    s3_downloader_key: str = ""
+    s3_downloader_secret: SecretStr = SecretStr("")
+    s3_uploader_key: str = ""
+    s3_uploader_secret: SecretStr = SecretStr("")

@@ -1,0 +1,82 @@
+"""Server-wide settings and the aggregate of every module's settings.
+
+Every value comes from an `AZAION_*` environment variable; `Settings.load(**overrides)` takes
+field names to override them (tests, `--dev`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from azaion_server.auth.settings import AuthSettings
+from azaion_server.jwt.settings import JwtSettings
+from azaion_server.licenses.settings import LicenseSettings
+from azaion_server.resources.settings import ResourceSettings
+from azaion_server.users.settings import UsersSettings
+
+
+class ServerSettings(BaseSettings):
+    """Database and data directory."""
+
+    model_config = SettingsConfigDict(env_prefix="AZAION_", extra="ignore")
+
+    dev: bool = False
+    database_url: str | None = None
+    data_dir: Path | None = None
+    log_level: str = "INFO"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All settings of one server, one part per module."""
+
+    server: ServerSettings
+    jwt: JwtSettings
+    auth: AuthSettings
+    users: UsersSettings
+    resources: ResourceSettings
+    licenses: LicenseSettings
+
+    @classmethod
+    def load(cls, **overrides: Any) -> Settings:
+        """Read the environment; keyword arguments (field names) override it."""
+        parts: dict[str, BaseSettings] = {}
+        known: set[str] = set()
+        for name, model in _PARTS.items():
+            names = set(model.model_fields)
+            known |= names
+            parts[name] = model(**{k: v for k, v in overrides.items() if k in names})
+        unknown = set(overrides) - known
+        if unknown:
+            raise TypeError(f"unknown settings: {', '.join(sorted(unknown))}")
+        return cls(**parts)  # type: ignore[arg-type]
+
+    @property
+    def data_dir(self) -> Path:
+        """Where the embedded database and file store live unless told otherwise."""
+        return self.server.data_dir or Path(platformdirs.user_data_dir("azaion-server"))
+
+    @property
+    def database_url(self) -> str:
+        """AZAION_DATABASE_URL, or a SQLite file in the data directory."""
+        return self.server.database_url or f"sqlite:///{self.data_dir / 'azaion.db'}"
+
+    @property
+    def storage_dir(self) -> Path:
+        """AZAION_STORAGE_DIR, or `storage/` in the data directory."""
+        return self.resources.storage_dir or self.data_dir / "storage"
+
+
+_PARTS: dict[str, type[BaseSettings]] = {
+    "server": ServerSettings,
+    "jwt": JwtSettings,
+    "auth": AuthSettings,
+    "users": UsersSettings,
+    "resources": ResourceSettings,
+    "licenses": LicenseSettings,
+}

@@ -1,0 +1,44 @@
+"""The `users` table and the roles."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from sqlalchemy import Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from azaion_server.db import Base, UTCDateTime, utcnow
+
+
+class Role(str, enum.Enum):
+    """The five roles of DESIGN.md; the value is the JWT `role` claim."""
+
+    API_ADMIN = "ApiAdmin"
+    ADMIN = "Admin"
+    RESOURCE_UPLOADER = "ResourceUploader"
+    VALIDATOR = "Validator"
+    OPERATOR = "Operator"
+
+
+UPLOADER_ROLES = frozenset({Role.API_ADMIN, Role.ADMIN, Role.RESOURCE_UPLOADER})
+ADMIN_ROLES = frozenset({Role.API_ADMIN, Role.ADMIN})
+
+
+class User(Base):
+    """A person who logs in with email and password; bound to one machine after first use."""
+
+    __tablename__ = "users"
+    # AUTOINCREMENT: SQLite must never hand a deleted user's id to a new user, or an old token's
+    # `nameid` would name someone else.
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(32))
+    hardware_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"User(id={self.id!r}, email={self.email!r}, role={self.role!r})"

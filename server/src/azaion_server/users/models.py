@@ -1,0 +1,158 @@
+"""Users: creation, roles, hardware binding, deletion and the first ApiAdmin."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from azaion_server.auth.models import PasswordService
+from azaion_server.envelope import normalise_email
+from azaion_server.licenses.entities import License
+from azaion_server.licenses.models import info
+from azaion_server.users.entities import Role, User
+from azaion_server.users.exceptions import (
+    EmailTaken,
+    HardwareMismatch,
+    InvalidEmail,
+    LastApiAdmin,
+    UserNotFound,
+    WeakPassword,
+)
+from azaion_server.users.schemas import UserDetail
+
+log = logging.getLogger(__name__)
+
+MIN_PASSWORD_LENGTH = 8
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+
+
+def valid_email(email: str) -> str:
+    """The normalised email, or InvalidEmail."""
+    email = normalise_email(email)
+    if len(email) > 254 or not _EMAIL.match(email):
+        raise InvalidEmail()
+    return email
+
+
+def create_user(
+    session: Session, passwords: PasswordService, *, email: str, password: str, role: Role
+) -> User:
+    """A new user with an argon2id hash of `password`."""
+    email = valid_email(email)
+    if not MIN_PASSWORD_LENGTH <= len(password) <= passwords.max_length:
+        raise WeakPassword()
+    if session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise EmailTaken()
+    user = User(email=email, password_hash=passwords.hash(password), role=role.value)
+    session.add(user)
+    try:
+        session.commit()
+    except IntegrityError as e:  # a concurrent request took the email first
+        session.rollback()
+        raise EmailTaken() from e
+    log.info("user %s created with role %s", user.id, user.role)
+    return user
+
+
+def get_user(session: Session, user_id: int) -> User:
+    """The user with this id, or UserNotFound."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise UserNotFound()
+    return user
+
+
+def list_users(session: Session) -> list[UserDetail]:
+    """Every user with its binding state and licence, by id."""
+    rows = session.execute(
+        select(User, License).outerjoin(License, License.user_id == User.id).order_by(User.id)
+    ).all()
+    return [
+        UserDetail(
+            id=user.id,
+            email=user.email,
+            role=Role(user.role),
+            hardware_bound=user.hardware_hash is not None,
+            license=info(licence),
+        )
+        for user, licence in rows
+    ]
+
+
+def _other_api_admins(session: Session, user: User) -> int:
+    return session.scalar(
+        select(func.count()).where(User.role == Role.API_ADMIN.value, User.id != user.id)
+    ) or 0
+
+
+def set_role(session: Session, user_id: int, role: Role) -> User:
+    """Change a user's role; the last ApiAdmin cannot lose it."""
+    user = get_user(session, user_id)
+    if user.role == Role.API_ADMIN.value and role != Role.API_ADMIN and not _other_api_admins(
+        session, user
+    ):
+        raise LastApiAdmin()
+    user.role = role.value
+    session.commit()
+    log.info("user %s now has role %s", user.id, user.role)
+    return user
+
+
+def delete_user(session: Session, user_id: int) -> None:
+    """Delete a user (its licence goes with it; its resources stay, without owner)."""
+    user = get_user(session, user_id)
+    if user.role == Role.API_ADMIN.value and not _other_api_admins(session, user):
+        raise LastApiAdmin()
+    session.delete(user)
+    session.commit()
+    log.info("user %s deleted", user_id)
+
+
+def reset_hardware(session: Session, user_id: int) -> None:
+    """Unbind a user from its machine; the next download binds the machine it comes from."""
+    user = get_user(session, user_id)
+    user.hardware_hash = None
+    session.commit()
+    log.info("user %s unbound from its hardware", user_id)
+
+
+def check_hardware(user: User, hardware: str) -> None:
+    """HardwareMismatch when the user is bound to another machine (an unbound user passes)."""
+    if user.hardware_hash is not None and user.hardware_hash != hardware:
+        raise HardwareMismatch()
+
+
+def bind_hardware(session: Session, user: User, hardware: str) -> None:
+    """Bind an unbound user to `hardware`, or check it is the machine it is bound to.
+
+    The conditional UPDATE makes the first binding atomic: of two machines racing to be first,
+    one wins and the other gets HardwareMismatch.
+    """
+    check_hardware(user, hardware)
+    if user.hardware_hash is not None:
+        return
+    session.execute(
+        update(User)
+        .where(User.id == user.id, User.hardware_hash.is_(None))
+        .values(hardware_hash=hardware)
+    )
+    session.commit()
+    session.refresh(user)
+    check_hardware(user, hardware)
+    if user.hardware_hash == hardware:
+        log.info("user %s bound to its hardware", user.id)
+
+
+def bootstrap_admin(session: Session, passwords: PasswordService, email: str, password: str) -> bool:
+    """Create the first ApiAdmin unless one exists already; True when created."""
+    if session.scalar(select(User.id).where(User.role == Role.API_ADMIN.value).limit(1)):
+        return False
+    try:
+        create_user(session, passwords, email=email, password=password, role=Role.API_ADMIN)
+    except EmailTaken:  # another instance bootstrapped it a moment ago, or the user exists
+        return False
+    return True
