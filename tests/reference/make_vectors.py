@@ -11,6 +11,14 @@ from pathlib import Path
 from tests.reference import envelope, resource
 
 VECTORS = Path(__file__).resolve().parent.parent / "vectors"
+CDN_YAML = b"""host: http://cdn.example.com:9000
+bucket: models-bucket
+region: eu-central-1
+downloader_access_key: down-key
+downloader_access_secret: down-secret
+uploader_access_key: up-key
+uploader_access_secret: up-secret
+"""
 SHARED_KEY = bytes.fromhex("80841a9fd2d8144476dbcf4970a2636cb231765c31f7def58a8cb8c22ba2236a")
 
 
@@ -31,6 +39,7 @@ def envelope_vectors() -> list[dict]:
         ("user, one block", "user", "op@example.com", "pw", "fp-c", det("pt16", 16)),
         ("user, several blocks", "user", "uploader@example.com", "pw2", "fp-d", det("pt3072", 3072)),
         ("machine client", "client", "drone-07", det("client-key", 32).hex(), "fp-e", det("pt100", 100)),
+        ("user, cdn.yaml", "user", "loader@example.com", "s3cret!", "fp-f", CDN_YAML),
     ]
     vectors = []
     for label, kind, identity, secret, fingerprint, plaintext in cases:
