@@ -1,0 +1,124 @@
+"""`azaion-server [--host H] [--port P] [--dev]` (also `python -m azaion_server`)."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import secrets
+import socket
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+DEV_ADMIN_EMAIL = "admin@azaion.local"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def dev_overrides(stack: contextlib.ExitStack) -> dict[str, Any]:
+    """Settings for `--dev`: a throwaway SQLite database and file store, an S3 emulator on
+    loopback (stopped with the server) and an admin, with a generated password unless
+    AZAION_ADMIN_PASSWORD is set."""
+    from moto.server import ThreadedMotoServer
+
+    data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="azaion-dev-")))
+    port = _free_port()
+    s3 = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    s3.start()
+    stack.callback(s3.stop)
+    return {
+        "dev": True,
+        "data_dir": data_dir,
+        "database_url": f"sqlite:///{data_dir / 'azaion.db'}",
+        "storage": "files",
+        "storage_dir": data_dir / "storage",
+        "s3_endpoint": f"http://127.0.0.1:{port}",
+        "s3_downloader_key": "dev-downloader",
+        "s3_downloader_secret": "dev-downloader-secret",
+        "s3_uploader_key": "dev-uploader",
+        "s3_uploader_secret": "dev-uploader-secret",
+        "admin_email": os.environ.get("AZAION_ADMIN_EMAIL") or DEV_ADMIN_EMAIL,
+        "admin_password": os.environ.get("AZAION_ADMIN_PASSWORD") or secrets.token_urlsafe(12),
+    }
+
+
+def _settings_error(error: ValidationError) -> str:
+    lines = []
+    for item in error.errors():
+        where = ".".join(str(p) for p in item.get("loc", ()))
+        lines.append(f"  {('AZAION_' + where.upper()) if where else 'settings'}: {item['msg']}")
+    return "\n".join(lines)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The command line."""
+    parser = argparse.ArgumentParser(
+        prog="azaion-server",
+        description="The azaion Resource API. Settings come from AZAION_* environment variables.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="port to listen on (8000)")
+    parser.add_argument(
+        "--dev",
+        action="store_true",
+        help="development: SQLite in a temporary directory, an S3 emulator, a generated admin",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the server until interrupted; 2 for bad settings."""
+    import uvicorn
+
+    from azaion_server.app import create_app
+    from azaion_server.settings import Settings
+
+    args = parse_args(argv)
+    with contextlib.ExitStack() as stack:
+        overrides: dict[str, Any] = {}
+        if args.dev:
+            try:
+                overrides = dev_overrides(stack)
+            except ImportError:
+                print("azaion-server: --dev needs moto: pip install 'azaion-server[dev]'", file=sys.stderr)
+                return 2
+        try:
+            settings = Settings.load(**overrides)
+        except ValidationError as e:
+            print(f"azaion-server: invalid settings\n{_settings_error(e)}", file=sys.stderr)
+            return 2
+        logging.basicConfig(
+            level=settings.server.log_level.upper(),
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
+        # moto's embedded web server logs every S3 request at INFO: noise in a dev console.
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        url = f"http://{args.host}:{args.port}"
+        if args.dev:
+            password = overrides["admin_password"]
+            print(
+                f"azaion-server --dev on {url} (API docs: {url}/docs)\n"
+                f"  log in:  curl -X POST {url}/login -H 'Content-Type: application/json' "
+                f"-d '{{\"email\": \"{overrides['admin_email']}\", \"password\": \"{password}\"}}'\n"
+                f"  email:    {overrides['admin_email']}\n"
+                f"  password: {password}\n"
+                f"  data:     {settings.data_dir} (removed on exit)\n"
+                f"  S3:       {settings.resources.s3_endpoint} bucket {settings.resources.s3_bucket}",
+                flush=True,
+            )
+        uvicorn.run(
+            create_app(settings),
+            host=args.host,
+            port=args.port,
+            log_level=settings.server.log_level.lower(),
+        )
+    return 0

@@ -1,0 +1,73 @@
+"""Settings: environment, defaults, and the refusal of weak JWT secrets outside dev mode."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from azaion_server.jwt.settings import JwtSettings
+from azaion_server.settings import Settings
+
+STRONG = "s" * 40
+
+
+@pytest.mark.parametrize("secret", [None, "", "changethis", "secret", "short-but-random"])
+def test_weak_or_missing_secret_is_refused(monkeypatch: pytest.MonkeyPatch, secret: str | None) -> None:
+    if secret is not None:
+        monkeypatch.setenv("AZAION_JWT_SECRET", secret)
+    with pytest.raises(ValidationError, match="AZAION_JWT_SECRET"):
+        JwtSettings()
+
+
+def test_dev_mode_generates_a_secret() -> None:
+    first, second = JwtSettings(dev=True), JwtSettings(dev=True)
+    assert first.jwt_secret is not None and second.jwt_secret is not None
+    assert len(first.jwt_secret.get_secret_value()) >= 32
+    assert first.jwt_secret.get_secret_value() != second.jwt_secret.get_secret_value()
+    assert first.jwt_secret.get_secret_value() not in repr(first)
+
+
+def test_dev_mode_keeps_a_strong_secret() -> None:
+    assert JwtSettings(dev=True, jwt_secret=STRONG).jwt_secret.get_secret_value() == STRONG
+
+
+def test_environment_is_read(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("AZAION_JWT_SECRET", STRONG)
+    monkeypatch.setenv("AZAION_DATABASE_URL", "postgresql+psycopg://u@h/db")
+    monkeypatch.setenv("AZAION_STORAGE", "files")
+    monkeypatch.setenv("AZAION_STORAGE_DIR", str(tmp_path))
+    monkeypatch.setenv("AZAION_MAX_UPLOAD_BYTES", "1234")
+    monkeypatch.setenv("AZAION_S3_ENDPOINT", "http://127.0.0.1:9000")
+    monkeypatch.setenv("AZAION_ADMIN_EMAIL", "root@example.com")
+    monkeypatch.setenv("AZAION_LOGIN_MAX_ATTEMPTS", "7")
+    settings = Settings.load()
+    assert settings.database_url == "postgresql+psycopg://u@h/db"
+    assert settings.resources.storage == "files"
+    assert settings.storage_dir == tmp_path
+    assert settings.resources.max_upload_bytes == 1234
+    assert settings.resources.s3_endpoint == "http://127.0.0.1:9000"
+    assert settings.resources.s3_bucket == "azaion"
+    assert settings.users.admin_email == "root@example.com"
+    assert settings.auth.login_max_attempts == 7
+
+
+def test_defaults_live_in_the_data_dir(tmp_path: Path) -> None:
+    settings = Settings.load(jwt_secret=STRONG, data_dir=tmp_path)
+    assert settings.database_url == f"sqlite:///{tmp_path / 'azaion.db'}"
+    assert settings.storage_dir == tmp_path / "storage"
+    assert settings.auth.argon2_memory_kib == 65536  # RFC 9106 low-memory profile
+    assert Settings.load(jwt_secret=STRONG).data_dir.name == "azaion-server"
+
+
+def test_unknown_override_is_an_error() -> None:
+    with pytest.raises(TypeError, match="no_such_setting"):
+        Settings.load(jwt_secret=STRONG, no_such_setting=1)
+
+
+def test_bad_values_are_refused() -> None:
+    with pytest.raises(ValidationError):
+        Settings.load(jwt_secret=STRONG, storage="s3")
+    with pytest.raises(ValidationError):
+        Settings.load(jwt_secret=STRONG, s3_bucket="ab")
