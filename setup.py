@@ -30,7 +30,9 @@ class BuildExt(build_ext):
         from Cython.Build import cythonize
         from Cython.Compiler import Options
 
-        directives = {"language_level": 3, "boundscheck": False, "wraparound": False, "cdivision": True}
+        # auto_pickle off: no generated __pyx_unpickle_* entry points into protected classes.
+        directives = {"language_level": 3, "boundscheck": False, "wraparound": False, "cdivision": True,
+                      "auto_pickle": False}
         macros = []
         if self.cython_linetrace:
             directives["linetrace"] = True

@@ -97,6 +97,18 @@ cdef str check_name(object value, str what):
     return value
 
 
+cdef str disk_name(str name):
+    # A name of up to 255 characters leaves no room on most file systems for the ".big" suffix
+    # and the temporary file's; long names are shortened to a prefix and a digest of the whole.
+    import hashlib
+
+    encoded = name.encode("utf-8")
+    if len(encoded) <= 180:
+        return name
+    prefix = encoded[:120].decode("utf-8", "ignore")
+    return f"{prefix}~{hashlib.sha256(encoded).hexdigest()[:32]}"
+
+
 def raise_for_response(response):
     """Turn an HTTP answer of the Resource API into the exception it means (the one place)."""
     cdef int status = response.status_code
@@ -372,7 +384,7 @@ cdef class ApiClient:
         return self.request("POST", f"/resources/{folder}", {"files": files}, False)
 
     cdef object big_path(self, str folder, str name):
-        return Path(self.cache_dir) / folder / (name + constants.BIG_SUFFIX)
+        return Path(self.cache_dir) / disk_name(folder) / (disk_name(name) + constants.BIG_SUFFIX)
 
     cdef object lock_for(self, object path):
         from filelock import FileLock

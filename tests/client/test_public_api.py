@@ -1,0 +1,128 @@
+"""What Python sees of the compiled package: the seed's surface, and nothing more."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import azaion
+import azaion.api_client
+import azaion.security
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_modules_are_compiled_extensions():
+    for name in ("api_client", "security", "cdn_manager", "hardware_service", "credentials", "constants", "user"):
+        module = __import__(f"azaion.{name}", fromlist=["_"])
+        assert Path(module.__file__).suffix in (".so", ".pyd"), module.__file__
+
+
+# The seed's methods: cpdef/def are callable from Python, cdef are not.
+PUBLIC = ["set_credentials_from_dict", "login", "load_big_small_resource", "upload_big_small_resource",
+          "close", "logout", "is_authenticated", "test_connection", "__enter__", "__exit__"]
+PRIVATE = ["set_credentials", "set_token", "request", "send", "load_bytes", "upload_file", "load_big_file_cdn",
+           "keys", "cdn", "download_big", "decrypt_cached", "write_cache", "session", "envelope_keys", "hardware"]
+
+
+@pytest.mark.parametrize("name", PUBLIC)
+def test_public_methods_are_reachable(name):
+    assert callable(getattr(azaion.ApiClient, name))
+
+
+@pytest.mark.parametrize("name", PRIVATE)
+def test_cdef_internals_are_not_reachable(name):
+    assert not hasattr(azaion.ApiClient, name)
+
+
+def test_security_exposes_no_function():
+    own = [n for n in dir(azaion.security)
+           if getattr(getattr(azaion.security, n), "__module__", None) == "azaion.security"]
+    assert sorted(own) == ["EnvelopeKeys", "ResourceDecryptor", "ResourceEncryptor"]
+    for name in own:
+        cls = getattr(azaion.security, name)
+        assert [a for a in dir(cls) if not a.startswith("__")] == []
+        with pytest.raises(TypeError):
+            cls()
+    for name in ("SHARED_KEY", "integrity_error", "hardware_hash", "small_length", "ciphertext_length"):
+        assert not hasattr(azaion.security, name)
+
+
+def test_attributes_are_readable_but_not_writable(client):
+    for name in ("credentials", "user", "token", "cdn_manager", "api_url"):
+        assert getattr(client, name) is not None
+        with pytest.raises(AttributeError):
+            setattr(client, name, None)
+
+
+def test_secrets_are_not_attributes(client):
+    assert not hasattr(client.credentials, "password")
+    assert not hasattr(client.cdn_manager.creds, "downloader_access_secret")
+    assert not hasattr(client.cdn_manager.creds, "uploader_access_key")
+
+
+def test_reprs_hold_no_secret(client):
+    from tests.client.conftest import PASSWORD
+
+    for obj in (client, client.credentials, client.cdn_manager, client.cdn_manager.creds, client.user):
+        text = repr(obj)
+        assert PASSWORD not in text
+        assert client.token not in text
+        assert "secret" not in text.replace("keys=***", "")
+
+
+def test_credentials_cannot_be_pickled(client):
+    import pickle
+
+    for obj in (client, client.credentials, client.cdn_manager.creds):
+        with pytest.raises(TypeError):
+            pickle.dumps(obj)
+
+
+def test_import_is_cheap_and_lazy():
+    code = (
+        "import sys, azaion\n"
+        "heavy = [m for m in ('boto3', 'botocore', 'yaml', 'jwt', 'requests') if m in sys.modules]\n"
+        "print(','.join(heavy))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
+def test_every_error_is_an_azaion_error_with_a_code():
+    import azaion.errors as errors
+
+    classes = [getattr(errors, n) for n in errors.__all__]
+    codes = set()
+    for cls in classes:
+        assert issubclass(cls, azaion.AzaionError)
+        assert cls.code and cls.code.isupper()
+        codes.add(cls.code)
+    assert {"INVALID_CREDENTIALS", "NETWORK_ERROR", "HARDWARE_MISMATCH", "LICENSE_EXPIRED", "NOT_FOUND",
+            "INTEGRITY", "INVALID_NAME"} <= codes
+    assert issubclass(azaion.InvalidName, ValueError)
+    assert issubclass(azaion.NetworkError, ConnectionError)
+
+
+def test_role_enum_has_the_seed_roles():
+    assert [r.name for r in azaion.RoleEnum] == ["NONE", "Operator", "Validator", "ResourceUploader", "Admin", "ApiAdmin"]
+
+
+def test_api_url_is_required_and_checked(monkeypatch):
+    monkeypatch.delenv("AZAION_API_URL", raising=False)
+    with pytest.raises(azaion.ConfigurationError):
+        azaion.ApiClient()
+    with pytest.raises(azaion.ConfigurationError):
+        azaion.ApiClient("ftp://example.com")
+    monkeypatch.setenv("AZAION_API_URL", "http://127.0.0.1:1/")
+    assert azaion.ApiClient().api_url == "http://127.0.0.1:1"
+
+
+def test_bad_environment_numbers_raise_configuration_error(monkeypatch):
+    monkeypatch.setenv("AZAION_READ_TIMEOUT", "ten")
+    with pytest.raises(azaion.ConfigurationError) as info:
+        azaion.ApiClient("http://127.0.0.1:1")
+    assert "AZAION_READ_TIMEOUT" in str(info.value)
