@@ -1,0 +1,85 @@
+"""Token checks: signature, expiry, audience, issuer, required claims, algorithm."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+
+import jwt as pyjwt
+import pytest
+
+from azaion_server.jwt.exceptions import InvalidToken
+from azaion_server.jwt.models import REQUIRED_CLAIMS, TokenService
+from azaion_server.jwt.settings import JwtSettings
+
+SECRET = "k" * 40
+
+
+@pytest.fixture
+def tokens() -> TokenService:
+    return TokenService(JwtSettings(jwt_secret=SECRET, jwt_ttl_seconds=600))
+
+
+def _claims(**changes: object) -> dict:
+    now = int(dt.datetime.now(dt.timezone.utc).timestamp())
+    claims = {
+        "nameid": "7",
+        "unique_name": "a@b.c",
+        "role": "Operator",
+        "iat": now,
+        "exp": now + 600,
+        "iss": "azaion",
+        "aud": "azaion",
+        "jti": "abc",
+    }
+    claims.update(changes)
+    return {k: v for k, v in claims.items() if v is not None}
+
+
+def test_this_is_pyjwt_not_the_test_package() -> None:
+    # tests/server/jwt must not shadow PyJWT (it is the package tests.server.jwt).
+    assert hasattr(pyjwt, "encode") and "site-packages" in pyjwt.__file__
+    assert importlib.import_module("tests.server.jwt").__name__ == "tests.server.jwt"
+
+
+def test_round_trip(tokens: TokenService) -> None:
+    token = tokens.issue(user_id=7, email="a@b.c", role="Operator")
+    claims = tokens.decode(token)
+    assert (claims.nameid, claims.unique_name, claims.role, claims.user_id) == ("7", "a@b.c", "Operator", 7)
+    assert claims.exp - claims.iat == 600
+    assert set(REQUIRED_CLAIMS) <= set(pyjwt.decode(token, options={"verify_signature": False}))
+    assert tokens.decode(tokens.issue(user_id=7, email="a@b.c", role="Operator")).jti != claims.jti
+    assert SECRET not in repr(tokens)
+
+
+@pytest.mark.parametrize(
+    ("secret", "claims", "algorithm"),
+    [
+        ("w" * 40, _claims(), "HS256"),  # another key
+        (SECRET, _claims(exp=1000, iat=500), "HS256"),  # expired
+        (SECRET, _claims(aud="someone-else"), "HS256"),
+        (SECRET, _claims(iss="someone-else"), "HS256"),
+        (SECRET, _claims(jti=None), "HS256"),
+        (SECRET, _claims(role=None), "HS256"),
+        (SECRET, _claims(nameid=None), "HS256"),
+        (SECRET, _claims(nameid="not-a-number"), "HS256"),
+        (SECRET, _claims(), "HS512"),  # an algorithm the server does not accept
+    ],
+    ids=["signature", "expired", "audience", "issuer", "jti", "role", "nameid", "nameid-type", "alg"],
+)
+def test_rejected(tokens: TokenService, secret: str, claims: dict, algorithm: str) -> None:
+    token = pyjwt.encode(claims, secret, algorithm=algorithm)
+    with pytest.raises(InvalidToken):
+        tokens.decode(token)
+
+
+@pytest.mark.parametrize("token", ["", "garbage", "a.b.c", "eyJhbGciOiJub25lIn0.eyJuYW1laWQiOiIxIn0."])
+def test_malformed(tokens: TokenService, token: str) -> None:
+    with pytest.raises(InvalidToken):
+        tokens.decode(token)
+
+
+def test_issue_at_a_given_time(tokens: TokenService) -> None:
+    past = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)
+    with pytest.raises(InvalidToken):
+        tokens.decode(tokens.issue(user_id=1, email="a@b.c", role="Admin", now=past))

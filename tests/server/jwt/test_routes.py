@@ -1,0 +1,53 @@
+"""Every authenticated call checks the token in one place; `POST /logout` revokes it."""
+
+from __future__ import annotations
+
+import jwt as pyjwt
+from sqlalchemy import select
+
+from azaion_server.jwt.entities import RevokedToken
+from tests.server.helpers import bearer
+
+
+def test_logout_revokes_the_token(api, clean_db) -> None:
+    person = api.user("Operator")
+    assert api.client.get("/license/info", headers=person.headers).status_code == 200
+    response = api.client.post("/logout", headers=person.headers)
+    assert response.status_code == 200 and response.json() == {"success": True}
+    answer = api.client.get("/license/info", headers=person.headers)
+    assert answer.status_code == 401 and answer.json()["code"] == "UNAUTHORIZED"
+    assert api.client.post("/logout", headers=person.headers).status_code == 401
+    # Kept in the database (every instance sees it), then a fresh login works again.
+    jti = pyjwt.decode(person.token, options={"verify_signature": False})["jti"]
+    with clean_db.connect() as connection:
+        assert connection.scalar(select(RevokedToken.jti).where(RevokedToken.jti == jti)) == jti
+    fresh = api.login(person.email, person.password)
+    assert api.client.get("/license/info", headers=bearer(fresh)).status_code == 200
+
+
+def test_revocation_is_seen_by_another_instance(api, make_client) -> None:
+    person = api.user("Operator")
+    other = make_client()
+    assert other.get("/license/info", headers=person.headers).status_code == 200
+    api.client.post("/logout", headers=person.headers)
+    assert other.get("/license/info", headers=person.headers).status_code == 401
+
+
+def test_missing_or_malformed_authorization(client) -> None:
+    for headers in ({}, {"Authorization": "Bearer"}, {"Authorization": "Bearer nope"},
+                    {"Authorization": "Basic dXNlcjpwdw=="}, {"Authorization": "garbage"}):
+        response = client.get("/license/info", headers=headers)
+        assert response.status_code == 401, headers
+        assert response.json()["code"] == "UNAUTHORIZED"
+
+
+def test_token_signed_by_another_server_is_refused(api, make_client) -> None:
+    other = make_client(jwt_secret="another-secret-" + "y" * 40)
+    response = other.get("/license/info", headers=api.admin)
+    assert response.status_code == 401
+
+
+def test_token_with_unknown_role_is_forbidden_everywhere(api) -> None:
+    person = api.user("Operator")
+    response = api.client.get("/users", headers=person.headers)
+    assert response.status_code == 403 and response.json()["code"] == "FORBIDDEN"
