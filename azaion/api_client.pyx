@@ -423,6 +423,7 @@ cdef class ApiClient:
         cdef CDNManager cdn = self.cdn()
         cdef Py_ssize_t done = 0
         key = f"{folder}/{name}{constants.BIG_SUFFIX}"
+        log.info("downloading the big part %s from the CDN", key)
         body, length, total = cdn.open_download(key, 0)
         try:
             dec = ResourceDecryptor.new(small, len(small) + length, folder, name)
