@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: venv compile debug run test test-client test-server lint format clean
+.PHONY: venv compile debug run test test-client test-server wheel bench lint format clean
 
 $(STAMP): requirements-dev.txt server/pyproject.toml pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,14 @@ run: compile
 test: compile
 	build_tools/with_postgres.sh $(PY) -m pytest tests
 	env -u AZAION_TEST_DATABASE_URL $(PY) -m pytest tests/server -p no:cacheprovider
+
+# Repaired manylinux wheels for every CPython 3.9-3.13 on this machine, an sdist, and their checks.
+wheel: venv
+	$(PY) build_tools/build_wheels.py
+
+# Figures beside reference figures measured in the same run (docs/performance.md); not a test.
+bench: compile
+	$(PY) -m benchmarks $(BENCH_ARGS)
 
 test-client: compile
 	$(PY) -m pytest tests/client

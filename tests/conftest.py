@@ -8,6 +8,23 @@ from dataclasses import dataclass
 import pytest
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--skip-frozen",
+        action="store_true",
+        help="skip the tests that freeze a loader with PyInstaller (they run by default)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not config.getoption("--skip-frozen"):
+        return
+    skip = pytest.mark.skip(reason="--skip-frozen given")
+    for item in items:
+        if "frozen" in item.keywords:
+            item.add_marker(skip)
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as sock:
