@@ -26,11 +26,15 @@ cdef class ApiClient:
     cdef object request(self, str method, str url, object payload, bint is_stream)
     cdef object send(self, str method, str url, object payload, bint is_stream, bint authenticated)
     cdef bytes load_bytes(self, str filename, str folder)
-    cdef upload_file(self, str filename, bytes resource, str folder)
+    cdef upload_file(self, str filename, bytes resource, str folder, str category=*, bint draft=*)
     cdef bytes load_big_file_cdn(self, str folder, str big_part)
     cpdef bytes load_big_small_resource(self, str resource_name, str folder, object progress=*)
-    cpdef upload_big_small_resource(self, bytes resource, str resource_name, str folder, object progress=*)
+    cpdef upload_big_small_resource(self, bytes resource, str resource_name, str folder, object progress=*,
+                                    str category=*, bint draft=*)
 
+    cdef int handshake(self) except -1
+    cdef object json_of(self, object response)
+    cdef str resource_path(self, str folder, str name)
     cdef HardwareService hardware_service(self)
     cdef EnvelopeKeys keys(self)
     cdef CDNManager cdn(self)

@@ -34,12 +34,13 @@ from azaion.errors import (
 
 from azaion.cdn_manager cimport CDNCredentials, CDNManager
 from azaion.constants cimport DEFAULT_SEGMENT_SIZE, HEADER_LEN
-from azaion.credentials cimport Credentials
+from azaion.credentials cimport Credentials, MachineCredentials
 from azaion.hardware_service cimport HardwareService
 from azaion.security cimport (
     EnvelopeKeys,
     ResourceDecryptor,
     ResourceEncryptor,
+    answer_challenge,
     integrity_error,
     small_length,
 )
@@ -244,6 +245,11 @@ cdef class ApiClient:
         self.cdn_manager = CDNManager(CDNCredentials.from_yaml(self.load_bytes(constants.CDN_CONFIG,
                                                                                 constants.SYSTEM_FOLDER)))
 
+    def set_machine_credentials(self, str client_name, str key):
+        """Authenticate as a machine client (name and the base64 key of ``POST /clients``)."""
+        self.set_credentials(MachineCredentials(client_name, key))
+        self.cdn_manager = None
+
     cdef set_credentials(self, Credentials credentials):
         if self.credentials is not None and (
             self.credentials.identity() != credentials.identity() or self.credentials.secret() != credentials.secret()
@@ -258,7 +264,8 @@ cdef class ApiClient:
         if self.credentials is None:
             raise NotAuthenticated("no credentials: call set_credentials_from_dict(email, password) first")
         if self.credentials.is_machine():
-            raise NotAuthenticated("machine clients authenticate with the handshake, not implemented here")
+            self.handshake()
+            return
         response = self.send("POST", "/login",
                              {"json": {"email": self.credentials.email, "password": self.credentials.password}},
                              False, False)
@@ -268,6 +275,40 @@ cdef class ApiClient:
         except (ValueError, KeyError, TypeError):
             raise InvalidToken("the login answer holds no token; is the API URL right?") from None
         self.set_token(token)
+
+    cdef int handshake(self) except -1:
+        # The registry's challenge-response (../shared/seeds/registry-api.rst): the key never
+        # travels, only the challenge text encrypted with it.
+        cdef MachineCredentials creds = <MachineCredentials> self.credentials
+        refused = "the machine client handshake was refused; check the client name and key"
+        response = self.send("POST", "/auth", {"json": {"client_name": creds.client_name}}, False, False)
+        raise_for_response(response)
+        challenge = self.json_of(response).get("challenge")
+        if not isinstance(challenge, dict) or not all(k in challenge for k in ("id", "text", "cipher_iv")):
+            raise AuthenticationError(refused)
+        if str(challenge.get("cipher", "AES-256-CBC")).upper() != "AES-256-CBC":
+            raise AuthenticationError(f"the server asks for cipher {challenge.get('cipher')!r}, "
+                                      "which this client does not speak")
+        try:
+            answer = answer_challenge(creds.key, str(challenge["text"]), str(challenge["cipher_iv"]))
+        except IntegrityError:
+            raise AuthenticationError(refused) from None
+        body = {"client_name": creds.client_name, "id": challenge["id"], "duration": 3600,
+                "encrypted_text": answer}
+        response = self.send("POST", "/auth_verify", {"json": body}, False, False)
+        raise_for_response(response)
+        session = self.json_of(response).get("session")
+        if not isinstance(session, dict) or not isinstance(session.get("token"), str):
+            raise AuthenticationError(refused)
+        self.set_token(session["token"])
+        return 0
+
+    cdef object json_of(self, object response):
+        try:
+            return response.json()
+        except ValueError:
+            raise ServerError(f"the API answered {response.status_code} with a body that is not JSON; "
+                              "is the API URL right?", status=response.status_code) from None
 
     cdef set_token(self, str token):
         import jwt
@@ -324,6 +365,9 @@ cdef class ApiClient:
         import requests
 
         headers = {"Authorization": f"Bearer {self.token}"} if authenticated and self.token else {}
+        if "headers" in payload:
+            payload = dict(payload)
+            headers.update(payload.pop("headers"))
         try:
             response = self.session.request(method, self.api_url + url, headers=headers, timeout=self.timeout,
                                             stream=is_stream, allow_redirects=False, **payload)
@@ -377,11 +421,14 @@ cdef class ApiClient:
         response = self.request("POST", f"/resources/get/{folder}", {"json": body}, False)
         return keys.open(response.content)
 
-    cdef upload_file(self, str filename, bytes resource, str folder):
+    cdef upload_file(self, str filename, bytes resource, str folder, str category=None, bint draft=False):
         check_name(folder, "folder")
         check_name(filename, "file")
         files = {"data": (filename, resource, "application/octet-stream")}
-        return self.request("POST", f"/resources/{folder}", {"files": files}, False)
+        form = {"draft": "true" if draft else "false"}
+        if category:
+            form["category"] = category
+        return self.request("POST", f"/resources/{folder}", {"files": files, "data": form}, False)
 
     cdef object big_path(self, str folder, str name):
         return Path(self.cache_dir) / disk_name(folder) / (disk_name(name) + constants.BIG_SUFFIX)
@@ -531,7 +578,8 @@ cdef class ApiClient:
                 small = self.load_bytes(resource_name, folder)
                 return self.download_big(path, small, folder, resource_name, progress)
 
-    cpdef upload_big_small_resource(self, bytes resource, str resource_name, str folder, object progress=None):
+    cpdef upload_big_small_resource(self, bytes resource, str resource_name, str folder, object progress=None,
+                                    str category=None, bint draft=False):
         cdef ResourceEncryptor enc
         check_name(folder, "folder")
         check_name(resource_name, "resource")
@@ -545,4 +593,73 @@ cdef class ApiClient:
             self.write_cache(path, view[small_len:])
         except CacheError as e:
             log.warning("uploaded, but the local cache was not written: %s", e)
-        self.upload_file(resource_name, bytes(view[:small_len]), folder)
+        response = self.upload_file(resource_name, bytes(view[:small_len]), folder, category, draft)
+        try:
+            return response.json().get("resource")
+        except (ValueError, AttributeError):
+            return None
+
+    # -- registry ----------------------------------------------------------------------
+
+    cdef str resource_path(self, str folder, str name):
+        return f"/resources/{check_name(folder, 'folder')}/{check_name(name, 'resource')}"
+
+    def list_resources(self, **filters):
+        """Resources this account may read, newest first, as dicts (see docs/protocol.md).
+
+        Filters: ``id``, ``folder``, ``name`` (a regular expression), ``since`` and ``uploaded``
+        (Unix seconds), ``category``, ``published``, ``alive``, ``count``.
+        """
+        allowed = {"id", "folder", "name", "since", "uploaded", "category", "published", "alive", "count"}
+        unknown = set(filters) - allowed
+        if unknown:
+            raise BadRequest(f"unknown filter {sorted(unknown)[0]!r}; use one of {sorted(allowed)}")
+        params = {}
+        for key, value in filters.items():
+            if value is None:
+                continue
+            params[key] = ("true" if value else "false") if isinstance(value, bool) else str(value)
+        answer = self.json_of(self.request("GET", "/resources", {"params": params}, False))
+        return list(answer.get("results") or [])
+
+    def resource_info(self, str resource_name, str folder):
+        """Metadata of one resource: size, checksum, times, category, published, alive."""
+        answer = self.json_of(self.request("GET", self.resource_path(folder, resource_name), {}, False))
+        return answer.get("resource")
+
+    def delete_resource(self, str resource_name, str folder):
+        """Soft-delete a resource: no longer served, its bytes kept (``alive = false``)."""
+        answer = self.json_of(self.request("DELETE", self.resource_path(folder, resource_name), {}, False))
+        return answer.get("resource")
+
+    def publish_resource(self, str resource_name, str folder, bint published=True):
+        """Publish (or, with ``published=False``, withdraw) a resource for Operators."""
+        url = self.resource_path(folder, resource_name) + "/publish"
+        answer = self.json_of(self.request("POST", url, {"json": {"published": bool(published)}}, False))
+        return answer.get("resource")
+
+    def license_info(self):
+        """This account's licence: ``{plan, expires_at, folders}`` (``None`` values when it has none)."""
+        return self.json_of(self.request("GET", "/license/info", {}, False))
+
+    def validate_license(self):
+        """Ask the server whether this account's licence is valid on this device; raises if not."""
+        body = {"hardware": self.hardware_service().hardware_hash}
+        return self.json_of(self.request("POST", "/license/validate", {"json": body}, False))
+
+    def events(self, last_event_id=None, *, reconnect=True):
+        """Follow the server's change events: yields dicts ``{id, type, data}`` as they come.
+
+        The stream resumes after ``last_event_id``; when the connection drops it reconnects
+        with backoff and resumes after the last event it yielded, so none is lost. With
+        ``reconnect=False`` the iterator ends when the stream does.
+        """
+        from azaion._sse import follow
+
+        def connect(last_id):
+            headers = {"Accept": "text/event-stream"}
+            if last_id is not None:
+                headers["Last-Event-ID"] = str(last_id)
+            return self.request("GET", "/events", {"headers": headers}, True)
+
+        return follow(connect, last_event_id, reconnect, constants.backoff_factor())

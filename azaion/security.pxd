@@ -51,4 +51,5 @@ cdef Py_ssize_t ciphertext_length(Py_ssize_t plaintext_len, Py_ssize_t segment_s
 cdef Py_ssize_t plaintext_length(Py_ssize_t total_len, Py_ssize_t segment_size) except -2
 cdef Py_ssize_t small_length(Py_ssize_t total_len, int small_kb)
 cdef str hardware_hash(str fingerprint)
+cdef str answer_challenge(bytes key, str text, str iv_b64)
 cdef object integrity_error()

@@ -56,6 +56,24 @@ cdef str hardware_hash(str fingerprint):
     return hashlib.sha256(fingerprint.encode("utf-8")).hexdigest()
 
 
+cdef str answer_challenge(bytes key, str text, str iv_b64):
+    # The registry's handshake (docs/protocol.md): the challenge text, AES-256-CBC with the
+    # machine client's registered key and the server's IV, PKCS#7, base64.
+    import base64
+    import binascii
+
+    try:
+        iv = base64.b64decode(iv_b64, validate=True)
+    except (binascii.Error, ValueError):
+        iv = b""
+    if len(iv) != 16:
+        raise integrity_error()
+    padder = padding.PKCS7(128).padder()
+    padded = padder.update(text.encode("utf-8")) + padder.finalize()
+    encryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).encryptor()
+    return base64.b64encode(encryptor.update(padded) + encryptor.finalize()).decode("ascii")
+
+
 cdef Py_ssize_t ciphertext_length(Py_ssize_t plaintext_len, Py_ssize_t segment_size):
     cdef Py_ssize_t n = (plaintext_len + segment_size - 1) // segment_size
     if n == 0:
