@@ -71,3 +71,8 @@ def test_bad_values_are_refused() -> None:
         Settings.load(jwt_secret=STRONG, storage="s3")
     with pytest.raises(ValidationError):
         Settings.load(jwt_secret=STRONG, s3_bucket="ab")
+
+
+def test_argon2_memory_must_cover_its_lanes() -> None:
+    with pytest.raises(ValidationError, match="ARGON2_MEMORY"):
+        Settings.load(jwt_secret=STRONG, argon2_memory_kib=8, argon2_parallelism=4)

@@ -7,15 +7,21 @@ import contextlib
 import logging
 import os
 import secrets
+import signal
 import socket
 import sys
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
 DEV_ADMIN_EMAIL = "admin@azaion.local"
+
+
+def _raise_keyboard_interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _free_port() -> int:
@@ -115,10 +121,19 @@ def main(argv: list[str] | None = None) -> int:
                 f"  S3:       {settings.resources.s3_endpoint} bucket {settings.resources.s3_bucket}",
                 flush=True,
             )
-        uvicorn.run(
-            create_app(settings),
-            host=args.host,
-            port=args.port,
-            log_level=settings.server.log_level.lower(),
-        )
+        # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal: turn it
+        # into an exception so that the ExitStack still stops the S3 emulator and removes the
+        # --dev data directory.
+        if threading.current_thread() is threading.main_thread():
+            previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+            stack.callback(signal.signal, signal.SIGTERM, previous)
+        try:
+            uvicorn.run(
+                create_app(settings),
+                host=args.host,
+                port=args.port,
+                log_level=settings.server.log_level.lower(),
+            )
+        except KeyboardInterrupt:
+            pass
     return 0

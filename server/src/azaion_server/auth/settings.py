@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -21,3 +21,10 @@ class AuthSettings(BaseSettings):
     login_window_seconds: int = Field(default=900, ge=1)
     # How long a verified password is remembered (in memory only) for `POST /resources/get`.
     password_cache_seconds: int = Field(default=600, ge=0)
+
+    @model_validator(mode="after")
+    def _argon2_memory_covers_lanes(self) -> AuthSettings:
+        # argon2 needs at least 8 KiB per lane; refuse at start-up rather than at first login.
+        if self.argon2_memory_kib < 8 * self.argon2_parallelism:
+            raise ValueError("AZAION_ARGON2_MEMORY_KIB must be at least 8 x AZAION_ARGON2_PARALLELISM")
+        return self
