@@ -1,0 +1,7 @@
+"""``python -m azaion``: the azaion command."""
+
+import sys
+
+from azaion.cli import main
+
+sys.exit(main())
