@@ -25,7 +25,7 @@ debug: venv
 	$(PY) setup.py -q build_ext --inplace --cython-always --cython-annotate --cython-linetrace
 
 run: compile
-	$(PY) -m azaion.demo
+	$(PY) build_tools/run_demo.py $(RUN_ARGS)
 
 # Every test: the whole tree against a throwaway PostgreSQL, then the server again on SQLite.
 test: compile

@@ -2,21 +2,16 @@
 # S3 transfers of big parts. boto3 is imported on first use only: a loader that finds its big
 # parts in the cache never pays for it. Reads use the downloader key pair, writes the uploader's.
 from azaion import constants
-from azaion.errors import CDNError, ConfigurationError, ResourceNotFound
+from azaion.errors import CDNError, ConfigurationError, PermissionDenied, ResourceNotFound
 
-cdef tuple REQUIRED = (
-    "host",
-    "downloader_access_key",
-    "downloader_access_secret",
-    "uploader_access_key",
-    "uploader_access_secret",
-)
+# The uploader key pair is optional: a server gives it only to roles that may upload.
+cdef tuple REQUIRED = ("host", "downloader_access_key", "downloader_access_secret")
 
 
 cdef class CDNCredentials:
 
     def __init__(self, str host, str downloader_access_key, str downloader_access_secret,
-                 str uploader_access_key, str uploader_access_secret, str bucket="azaion",
+                 str uploader_access_key=None, str uploader_access_secret=None, str bucket="azaion",
                  str region="us-east-1"):
         if not host or not host.startswith(("http://", "https://")):
             raise ConfigurationError(f"CDN host {host!r} must be an http:// or https:// URL")
@@ -42,12 +37,14 @@ cdef class CDNCredentials:
         missing = [key for key in REQUIRED if not isinstance(data.get(key), str) or not data.get(key)]
         if missing:
             raise ConfigurationError(f"cdn.yaml from the server lacks {', '.join(missing)}; {hint}")
+        if not data["host"].startswith(("http://", "https://")):
+            raise ConfigurationError(f"cdn.yaml from the server gives host {data['host']!r}, not an http(s) URL; {hint}")
         return CDNCredentials(
             data["host"],
             data["downloader_access_key"],
             data["downloader_access_secret"],
-            data["uploader_access_key"],
-            data["uploader_access_secret"],
+            data.get("uploader_access_key") or None,
+            data.get("uploader_access_secret") or None,
             str(data.get("bucket") or "azaion"),
             str(data.get("region") or "us-east-1"),
         )
@@ -68,6 +65,9 @@ cdef class CDNManager:
         cached = self._uploader if uploader else self._downloader
         if cached is not None:
             return cached
+        if uploader and not (self.creds.uploader_access_key and self.creds.uploader_access_secret):
+            raise PermissionDenied("the server gave this account no CDN upload keys; uploads need an uploader "
+                                   "role (ResourceUploader, Admin or ApiAdmin)")
         import boto3
         from botocore.config import Config
 

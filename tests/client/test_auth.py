@@ -149,7 +149,8 @@ def test_expired_token_is_not_authenticated(api, api_url):
 
 
 def test_malformed_cdn_yaml_raises_configuration_error(api, api_url):
-    for text in (b"host: [unclosed", b"- a list\n", b"host: http://x\n"):
+    for text in (b"host: [unclosed", b"- a list\n", b"host: http://x\n", b"host: ftp://x\ndownloader_access_key: a\n"
+                 b"downloader_access_secret: b\n"):
         api.cdn_yaml = text
         with azaion.ApiClient(api_url) as c:
             with pytest.raises(azaion.ConfigurationError) as info:
@@ -163,3 +164,13 @@ def test_cdn_yaml_is_fetched_through_the_envelope(client, api):
     route, body = [b for b in api.bodies if b[0] == "get"][0]
     assert body["fileName"] == "cdn.yaml"
     assert len(body["hardware"]) == 64
+
+
+def test_cdn_yaml_without_uploader_keys_allows_loads_but_not_uploads(api, api_url):
+    api.cdn_yaml = b"\n".join(line for line in api.cdn_yaml.splitlines() if not line.startswith(b"uploader_"))
+    with azaion.ApiClient(api_url) as c:
+        c.set_credentials_from_dict(EMAIL, PASSWORD)
+        with pytest.raises(azaion.PermissionDenied) as info:
+            c.upload_big_small_resource(b"weights", "m.bin", "models")
+    assert "upload" in str(info.value)
+    assert api.calls["upload"] == 0

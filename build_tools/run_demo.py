@@ -1,0 +1,117 @@
+"""`make run`: the main job on embedded defaults, start to finish.
+
+Starts the Resource API (`azaion-server --dev`: SQLite and an S3 emulator on loopback), creates
+an uploader and an operator, publishes a generated model through the compiled client, loads it
+back as the operator (cold, from the CDN, then warm, from the cache), checks its SHA-256 and
+prints the throughput of each step. Stops everything it started, on success, failure or Ctrl-C.
+
+    python build_tools/run_demo.py [--size-mb N]      (or AZAION_DEMO_SIZE_MB)
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import secrets
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from build_tools.live_server import LiveServer, ServerFailed  # noqa: E402
+
+FOLDER = "models"
+NAME = "detector-demo.onnx"
+
+
+def step(label: str, nbytes: int, started: float) -> float:
+    elapsed = time.perf_counter() - started
+    rate = nbytes / elapsed / 2**20 if elapsed > 0 else float("inf")
+    print(f"  {label:<38} {nbytes / 2**20:8.1f} MiB  {elapsed:7.3f} s  {rate:8.1f} MiB/s")
+    return elapsed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size-mb", type=int, default=int(os.environ.get("AZAION_DEMO_SIZE_MB", "64")),
+                        help="size of the generated model in MiB (default 64)")
+    args = parser.parse_args(argv)
+    if args.size_mb < 0:
+        parser.error("--size-mb must be >= 0")
+
+    import azaion
+
+    work = Path(tempfile.mkdtemp(prefix="azaion-run-"))
+    size = args.size_mb * 2**20
+    print(f"azaion {azaion.__version__}: publish and load a {args.size_mb} MiB model through the compiled client")
+    print(f"  client extension: {Path(azaion.api_client.__file__).name}")
+    server = None
+    try:
+        started = time.perf_counter()
+        server = LiveServer({"AZAION_ADMIN_EMAIL": "admin@azaion.local"}, dev=True, log_dir=work)
+        print(f"  server up at {server.url} (SQLite + S3 emulator) in {time.perf_counter() - started:.1f} s")
+
+        uploader_password, operator_password = secrets.token_urlsafe(12), secrets.token_urlsafe(12)
+        server.create_user("uploader@azaion.local", uploader_password, "ResourceUploader")
+        operator_id = server.create_user("operator@azaion.local", operator_password, "Operator")
+        server.set_license(operator_id, [FOLDER], days=30)
+        print("  created uploader@azaion.local (ResourceUploader) and operator@azaion.local (Operator, licensed)")
+
+        started = time.perf_counter()
+        model = os.urandom(size)
+        digest = hashlib.sha256(model).hexdigest()
+        step("generate the model", size, started)
+
+        os.environ["AZAION_CACHE_DIR"] = str(work / "uploader-cache")
+        with azaion.ApiClient(server.url) as uploader:
+            uploader.set_credentials_from_dict("uploader@azaion.local", uploader_password)
+            started = time.perf_counter()
+            uploader.upload_big_small_resource(model, NAME, FOLDER)
+            step("encrypt, split and publish", size, started)
+        del model
+
+        os.environ["AZAION_CACHE_DIR"] = str(work / "operator-cache")
+        with azaion.ApiClient(server.url) as operator:
+            started = time.perf_counter()
+            operator.set_credentials_from_dict("operator@azaion.local", operator_password)
+            print(f"  operator logged in as {operator.user.role.name} in {time.perf_counter() - started:.3f} s")
+            started = time.perf_counter()
+            cold = operator.load_big_small_resource(NAME, FOLDER)
+            step("cold load (big part from the CDN)", len(cold), started)
+            cold_ok = hashlib.sha256(cold).hexdigest() == digest
+            del cold
+            started = time.perf_counter()
+            warm = operator.load_big_small_resource(NAME, FOLDER)
+            step("warm load (big part from the cache)", len(warm), started)
+            warm_ok = hashlib.sha256(warm).hexdigest() == digest
+            del warm
+
+        print(f"  sha256 {digest}")
+        if cold_ok and warm_ok:
+            print("  digest check: OK — the loaded bytes equal the original, cold and warm")
+            return 0
+        print("  digest check: FAILED — the loaded bytes differ from the original", file=sys.stderr)
+        return 1
+    except ServerFailed as e:
+        print(f"make run: the server did not start: {e}", file=sys.stderr)
+        return 1
+    except azaion.AzaionError as e:
+        print(f"make run: {e} [{e.code}]", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("make run: interrupted; stopping", file=sys.stderr)
+        return 130
+    finally:
+        if server is not None:
+            server.stop()
+        import shutil
+
+        shutil.rmtree(work, ignore_errors=True)
+        print("  stopped the server and the S3 emulator; removed the temporary files")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
