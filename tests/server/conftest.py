@@ -53,9 +53,8 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     """The test database, freshly migrated: PostgreSQL when configured, else a SQLite file."""
-    from sqlalchemy import text
-
     from azaion_server.db import make_engine, migrate
+    from sqlalchemy import text
 
     url = TEST_DATABASE_URL or f"sqlite:///{tmp_path_factory.mktemp('db') / 'azaion.db'}"
     engine = make_engine(url)
@@ -81,9 +80,8 @@ def db_engine(database_url: str) -> Iterator[Any]:
 @pytest.fixture
 def clean_db(db_engine: Any) -> Any:
     """Empty every table before the test (the schema stays)."""
-    from sqlalchemy import delete
-
     from azaion_server.entities import metadata
+    from sqlalchemy import delete
 
     with db_engine.begin() as connection:
         for table in reversed(metadata.sorted_tables):
@@ -126,9 +124,8 @@ def make_settings(database_url: str, tmp_path: Path) -> Callable[..., Any]:
 @pytest.fixture
 def make_client(make_settings: Callable[..., Any], clean_db: Any) -> Iterator[Callable[..., Any]]:
     """Start apps (lifespan included) on demand; all are stopped after the test."""
-    from fastapi.testclient import TestClient
-
     from azaion_server.app import create_app
+    from fastapi.testclient import TestClient
 
     clients: list[TestClient] = []
 

@@ -89,7 +89,10 @@ class Api:
         return Person(body["id"], body["email"], password, role, self.login(email, password))
 
     def set_license(
-        self, person: Person, folders: list[str], expires_at: str = "2999-01-01T00:00:00Z",
+        self,
+        person: Person,
+        folders: list[str],
+        expires_at: str = "2999-01-01T00:00:00Z",
         plan: str = "pro",
     ) -> Any:
         """Give `person` a licence."""
@@ -117,9 +120,7 @@ class Api:
             headers=headers or self.admin,
         )
 
-    def get(
-        self, person: Person, folder: str, name: str, hw: str = HW1, password: str | None = None
-    ) -> Any:
+    def get(self, person: Person, folder: str, name: str, hw: str = HW1, password: str | None = None) -> Any:
         """`POST /resources/get/{folder}` as `person`."""
         return self.client.post(
             f"/resources/get/{folder}",

@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 
 import pytest
+from azaion_server.app import create_app
 from fastapi import APIRouter
 
-from azaion_server.app import create_app
 from tests.server.helpers import assert_error
 
 
@@ -21,9 +21,19 @@ def test_docs_and_openapi(client) -> None:
     schema = client.get("/openapi.json").json()
     paths = set(schema["paths"])
     assert {
-        "/login", "/logout", "/health", "/users", "/users/{user_id}/role", "/users/{user_id}/license",
-        "/users/{user_id}/hardware", "/users/{user_id}", "/license/validate", "/license/info",
-        "/resources/get/{folder}", "/resources/{folder}", "/resources/{folder}/{name}",
+        "/login",
+        "/logout",
+        "/health",
+        "/users",
+        "/users/{user_id}/role",
+        "/users/{user_id}/license",
+        "/users/{user_id}/hardware",
+        "/users/{user_id}",
+        "/license/validate",
+        "/license/info",
+        "/resources/get/{folder}",
+        "/resources/{folder}",
+        "/resources/{folder}/{name}",
     } <= paths
     upload = schema["paths"]["/resources/{folder}"]["post"]["requestBody"]["content"]
     assert "data" in upload["multipart/form-data"]["schema"]["properties"]
@@ -35,7 +45,9 @@ def test_unknown_route_and_method(client) -> None:
 
 
 def test_validation_errors_are_400_and_name_the_field_not_the_value(client) -> None:
-    body = assert_error(client.post("/login", json={"email": "a@b.c", "password": "s" * 70000}), 400, "BAD_REQUEST")
+    body = assert_error(
+        client.post("/login", json={"email": "a@b.c", "password": "s" * 70000}), 400, "BAD_REQUEST"
+    )
     assert "password" in body["message"]
     assert "sss" not in body["message"]
     body = assert_error(client.post("/login", json=[]), 400, "BAD_REQUEST")
@@ -89,16 +101,26 @@ def test_admin_bootstrap_happens_once(make_client) -> None:
     second = make_client(admin_email="other@example.com", admin_password="other-password")
     users = first.post("/login", json={"email": "admin@example.com", "password": "admin-password"})
     assert users.status_code == 200
-    assert_error(second.post("/login", json={"email": "other@example.com", "password": "other-password"}), 401, "INVALID_CREDENTIALS")
+    assert_error(
+        second.post("/login", json={"email": "other@example.com", "password": "other-password"}),
+        401,
+        "INVALID_CREDENTIALS",
+    )
 
 
 def test_no_admin_without_settings(make_client) -> None:
     client = make_client(admin_email=None, admin_password=None)
     assert client.get("/health").status_code == 200
-    assert_error(client.post("/login", json={"email": "admin@example.com", "password": "admin-password"}), 401, "INVALID_CREDENTIALS")
+    assert_error(
+        client.post("/login", json={"email": "admin@example.com", "password": "admin-password"}),
+        401,
+        "INVALID_CREDENTIALS",
+    )
 
 
-def test_create_app_reads_the_environment(monkeypatch: pytest.MonkeyPatch, database_url, clean_db, tmp_path) -> None:
+def test_create_app_reads_the_environment(
+    monkeypatch: pytest.MonkeyPatch, database_url, clean_db, tmp_path
+) -> None:
     from fastapi.testclient import TestClient
 
     monkeypatch.setenv("AZAION_JWT_SECRET", "e" * 40)
@@ -110,15 +132,19 @@ def test_create_app_reads_the_environment(monkeypatch: pytest.MonkeyPatch, datab
     monkeypatch.setenv("AZAION_ADMIN_PASSWORD", "env-password")
     monkeypatch.setenv("AZAION_DATA_DIR", str(tmp_path))
     with TestClient(create_app()) as client:
-        assert client.post("/login", json={"email": "env@example.com", "password": "env-password"}).status_code == 200
+        assert (
+            client.post("/login", json={"email": "env@example.com", "password": "env-password"}).status_code
+            == 200
+        )
 
 
 def test_sqlite_default_creates_the_data_dir(tmp_path) -> None:
+    from azaion_server.settings import Settings
     from fastapi.testclient import TestClient
 
-    from azaion_server.settings import Settings
-
-    settings = Settings.load(jwt_secret="d" * 40, data_dir=tmp_path / "new" / "dir", argon2_memory_kib=8, argon2_parallelism=1)
+    settings = Settings.load(
+        jwt_secret="d" * 40, data_dir=tmp_path / "new" / "dir", argon2_memory_kib=8, argon2_parallelism=1
+    )
     with TestClient(create_app(settings)) as client:
         assert client.get("/health").status_code == 200
     assert (tmp_path / "new" / "dir" / "azaion.db").is_file()

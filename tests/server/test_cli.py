@@ -10,8 +10,8 @@ from typing import Any
 
 import httpx
 import pytest
-
 from azaion_server import cli
+
 from tests.conftest import free_port
 
 
@@ -71,8 +71,7 @@ def test_python_dash_m_serves_docs(tmp_path) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        env={"PATH": "/usr/bin:/bin", "AZAION_ADMIN_PASSWORD": "dev-admin-password",
-             "HOME": str(tmp_path)},
+        env={"PATH": "/usr/bin:/bin", "AZAION_ADMIN_PASSWORD": "dev-admin-password", "HOME": str(tmp_path)},
     )
     try:
         url = f"http://127.0.0.1:{port}"
@@ -87,7 +86,9 @@ def test_python_dash_m_serves_docs(tmp_path) -> None:
             assert time.monotonic() < deadline, "the server did not start"
             time.sleep(0.2)
         assert httpx.get(f"{url}/docs").status_code == 200
-        login = httpx.post(f"{url}/login", json={"email": "admin@azaion.local", "password": "dev-admin-password"})
+        login = httpx.post(
+            f"{url}/login", json={"email": "admin@azaion.local", "password": "dev-admin-password"}
+        )
         assert login.status_code == 200
     finally:
         process.terminate()

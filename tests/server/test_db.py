@@ -7,11 +7,10 @@ from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect, select
-
 from azaion_server.db import downgrade, make_engine, make_sessionmaker, migrate
 from azaion_server.entities import metadata
 from azaion_server.jwt.entities import RevokedToken
+from sqlalchemy import inspect, select
 
 PACKAGE = Path(__file__).resolve().parents[2] / "server" / "src" / "azaion_server"
 
@@ -46,7 +45,9 @@ def test_timestamps_come_back_aware_utc(clean_db) -> None:
     naive = dt.datetime(2030, 1, 2, 3, 4, 5)
     plus_two = dt.datetime(2030, 1, 2, 5, 4, 5, tzinfo=dt.timezone(dt.timedelta(hours=2)))
     with sessions() as session:
-        session.add_all([RevokedToken(jti="naive", expires_at=naive), RevokedToken(jti="tz", expires_at=plus_two)])
+        session.add_all(
+            [RevokedToken(jti="naive", expires_at=naive), RevokedToken(jti="tz", expires_at=plus_two)]
+        )
         session.commit()
     with sessions() as session:
         rows = {r.jti: r.expires_at for r in session.scalars(select(RevokedToken))}

@@ -7,13 +7,13 @@ import os
 from pathlib import Path
 
 import pytest
-
 from azaion_server import envelope
+
 from tests.reference import envelope as reference
 
-VECTORS = json.loads(
-    (Path(__file__).resolve().parents[1] / "vectors" / "envelope.json").read_text()
-)["vectors"]
+VECTORS = json.loads((Path(__file__).resolve().parents[1] / "vectors" / "envelope.json").read_text())[
+    "vectors"
+]
 
 
 def _keys(vector: dict) -> envelope.EnvelopeKeys:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from azaion_server.errors import InvalidName
 from azaion_server.names import check_name, check_upload_folder, is_valid_name
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from pydantic import ValidationError
-
 from azaion_server.jwt.settings import JwtSettings
 from azaion_server.settings import Settings
+from pydantic import ValidationError
 
 STRONG = "s" * 40
 

@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"azaion-server --dev on {url} (API docs: {url}/docs)\n"
                 f"  log in:  curl -X POST {url}/login -H 'Content-Type: application/json' "
-                f"-d '{{\"email\": \"{overrides['admin_email']}\", \"password\": \"{password}\"}}'\n"
+                f'-d \'{{"email": "{overrides["admin_email"]}", "password": "{password}"}}\'\n'
                 f"  email:    {overrides['admin_email']}\n"
                 f"  password: {password}\n"
                 f"  data:     {settings.data_dir} (removed on exit)\n"
@@ -127,13 +127,11 @@ def main(argv: list[str] | None = None) -> int:
         if threading.current_thread() is threading.main_thread():
             previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
             stack.callback(signal.signal, signal.SIGTERM, previous)
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             uvicorn.run(
                 create_app(settings),
                 host=args.host,
                 port=args.port,
                 log_level=settings.server.log_level.lower(),
             )
-        except KeyboardInterrupt:
-            pass
     return 0

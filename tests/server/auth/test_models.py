@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy.orm import Session
-
 from azaion_server.auth.exceptions import TooManyAttempts
 from azaion_server.auth.models import PasswordService, Throttle
 from azaion_server.auth.settings import AuthSettings
 from azaion_server.db import make_sessionmaker
 from azaion_server.users.entities import User
+from sqlalchemy.orm import Session
 
 CHEAP = {"argon2_time_cost": 1, "argon2_memory_kib": 8, "argon2_parallelism": 1}
 
@@ -31,7 +30,11 @@ def test_hashes_are_argon2id_and_verify() -> None:
 
 def test_library_defaults_are_rfc_9106_low_memory() -> None:
     settings = AuthSettings()
-    assert (settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism) == (3, 65536, 4)
+    assert (settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism) == (
+        3,
+        65536,
+        4,
+    )
 
 
 def test_verification_cache() -> None:
@@ -63,7 +66,9 @@ def test_cache_is_bounded_and_can_be_off() -> None:
 
 
 def test_throttle_counts_per_email_and_address(clean_db) -> None:
-    throttle = Throttle(AuthSettings(login_max_attempts=2, login_max_attempts_per_address=3, login_window_seconds=30))
+    throttle = Throttle(
+        AuthSettings(login_max_attempts=2, login_max_attempts_per_address=3, login_window_seconds=30)
+    )
     with make_sessionmaker(clean_db)() as session:
         session: Session
         throttle.check(session, "a@b.c", "10.0.0.1")

@@ -45,9 +45,15 @@ def test_unknown_email_costs_a_hash(client, monkeypatch: pytest.MonkeyPatch) -> 
 
 @pytest.mark.parametrize(
     "body",
-    [{}, {"email": ADMIN_EMAIL}, {"password": "x"}, {"email": "", "password": "x"},
-     {"email": ADMIN_EMAIL, "password": ""}, {"email": 5, "password": []},
-     {"email": ADMIN_EMAIL, "password": "x" * 70000}],
+    [
+        {},
+        {"email": ADMIN_EMAIL},
+        {"password": "x"},
+        {"email": "", "password": "x"},
+        {"email": ADMIN_EMAIL, "password": ""},
+        {"email": 5, "password": []},
+        {"email": ADMIN_EMAIL, "password": "x" * 70000},
+    ],
 )
 def test_malformed_body_is_400_not_422(client, body: dict) -> None:
     assert_error(client.post("/login", json=body), 400, "BAD_REQUEST")
@@ -71,13 +77,17 @@ def test_long_password_is_refused_before_hashing(client, monkeypatch: pytest.Mon
 def test_throttled_after_repeated_failures_for_one_email(make_client) -> None:
     client = make_client(login_max_attempts=3, login_window_seconds=120)
     for _ in range(3):
-        assert_error(client.post("/login", json={"email": ADMIN_EMAIL, "password": "bad"}), 401, "INVALID_CREDENTIALS")
+        assert_error(
+            client.post("/login", json={"email": ADMIN_EMAIL, "password": "bad"}), 401, "INVALID_CREDENTIALS"
+        )
     for password in ("bad", ADMIN_PASSWORD):  # even the right password waits
         response = client.post("/login", json={"email": ADMIN_EMAIL, "password": password})
         assert_error(response, 429, "TOO_MANY_ATTEMPTS")
         assert 1 <= int(response.headers["Retry-After"]) <= 120
     # Another email from the same address is not affected by this email's count.
-    assert_error(client.post("/login", json={"email": "x@example.com", "password": "bad"}), 401, "INVALID_CREDENTIALS")
+    assert_error(
+        client.post("/login", json={"email": "x@example.com", "password": "bad"}), 401, "INVALID_CREDENTIALS"
+    )
 
 
 def test_throttled_per_client_address(make_client) -> None:
@@ -93,7 +103,11 @@ def test_throttle_is_shared_by_instances(make_client) -> None:
     second = make_client(login_max_attempts=2)
     first.post("/login", json={"email": ADMIN_EMAIL, "password": "bad"})
     second.post("/login", json={"email": ADMIN_EMAIL, "password": "bad"})
-    assert_error(first.post("/login", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}), 429, "TOO_MANY_ATTEMPTS")
+    assert_error(
+        first.post("/login", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}),
+        429,
+        "TOO_MANY_ATTEMPTS",
+    )
 
 
 def test_window_passes(make_client) -> None:
@@ -113,9 +127,8 @@ def test_success_clears_the_email_count(make_client) -> None:
 
 
 def test_old_hashes_are_upgraded_on_login(make_client, clean_db) -> None:
-    from sqlalchemy import select
-
     from azaion_server.users.entities import User
+    from sqlalchemy import select
 
     make_client()  # bootstraps the admin with t=1
     client = make_client(argon2_time_cost=2)

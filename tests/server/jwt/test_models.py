@@ -7,7 +7,6 @@ import importlib
 
 import jwt as pyjwt
 import pytest
-
 from azaion_server.jwt.exceptions import InvalidToken
 from azaion_server.jwt.models import REQUIRED_CLAIMS, TokenService
 from azaion_server.jwt.settings import JwtSettings

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import jwt as pyjwt
+from azaion_server.jwt.entities import RevokedToken
 from sqlalchemy import select
 
-from azaion_server.jwt.entities import RevokedToken
 from tests.server.helpers import bearer
 
 
@@ -34,8 +34,13 @@ def test_revocation_is_seen_by_another_instance(api, make_client) -> None:
 
 
 def test_missing_or_malformed_authorization(client) -> None:
-    for headers in ({}, {"Authorization": "Bearer"}, {"Authorization": "Bearer nope"},
-                    {"Authorization": "Basic dXNlcjpwdw=="}, {"Authorization": "garbage"}):
+    for headers in (
+        {},
+        {"Authorization": "Bearer"},
+        {"Authorization": "Bearer nope"},
+        {"Authorization": "Basic dXNlcjpwdw=="},
+        {"Authorization": "garbage"},
+    ):
         response = client.get("/license/info", headers=headers)
         assert response.status_code == 401, headers
         assert response.json()["code"] == "UNAUTHORIZED"

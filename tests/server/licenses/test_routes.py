@@ -22,20 +22,31 @@ def test_validate_and_info(api) -> None:
     response = api.client.post("/license/validate", json={"hardware": HW1}, headers=person.headers)
     assert response.status_code == 200
     assert response.json() == {
-        "valid": True, "plan": "pro", "expires_at": "2040-01-01T00:00:00Z", "folders": ["maps", "models"],
+        "valid": True,
+        "plan": "pro",
+        "expires_at": "2040-01-01T00:00:00Z",
+        "folders": ["maps", "models"],
     }
     assert api.client.get("/license/info", headers=person.headers).json()["plan"] == "pro"
 
 
 def test_validate_without_licence(api) -> None:
     person = api.user("Operator")
-    assert_error(api.client.post("/license/validate", json={"hardware": HW1}, headers=person.headers), 403, "LICENSE_REQUIRED")
+    assert_error(
+        api.client.post("/license/validate", json={"hardware": HW1}, headers=person.headers),
+        403,
+        "LICENSE_REQUIRED",
+    )
 
 
 def test_validate_expired(api) -> None:
     person = api.user("Operator")
     api.set_license(person, ["models"], expires_at="2001-01-01T00:00:00Z")
-    assert_error(api.client.post("/license/validate", json={"hardware": HW1}, headers=person.headers), 403, "LICENSE_EXPIRED")
+    assert_error(
+        api.client.post("/license/validate", json={"hardware": HW1}, headers=person.headers),
+        403,
+        "LICENSE_EXPIRED",
+    )
 
 
 def test_grace_period(api, make_client) -> None:
@@ -43,8 +54,13 @@ def test_grace_period(api, make_client) -> None:
     past = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=5)).isoformat()
     api.set_license(person, ["models"], expires_at=past)
     lenient = make_client(license_grace_seconds=3600)
-    assert lenient.post("/license/validate", json={"hardware": HW1}, headers=person.headers).status_code == 200
-    assert api.client.post("/license/validate", json={"hardware": HW1}, headers=person.headers).status_code == 403
+    assert (
+        lenient.post("/license/validate", json={"hardware": HW1}, headers=person.headers).status_code == 200
+    )
+    assert (
+        api.client.post("/license/validate", json={"hardware": HW1}, headers=person.headers).status_code
+        == 403
+    )
 
 
 def test_validate_on_another_machine(api) -> None:
@@ -52,8 +68,15 @@ def test_validate_on_another_machine(api) -> None:
     api.set_license(person, ["models"])
     api.upload("models", "m.bin", b"x")
     assert api.get(person, "models", "m.bin", hw=HW1).status_code == 200  # binds HW1
-    assert api.client.post("/license/validate", json={"hardware": HW1}, headers=person.headers).status_code == 200
-    assert_error(api.client.post("/license/validate", json={"hardware": HW2}, headers=person.headers), 403, "HARDWARE_MISMATCH")
+    assert (
+        api.client.post("/license/validate", json={"hardware": HW1}, headers=person.headers).status_code
+        == 200
+    )
+    assert_error(
+        api.client.post("/license/validate", json={"hardware": HW2}, headers=person.headers),
+        403,
+        "HARDWARE_MISMATCH",
+    )
 
 
 def test_validate_binds_nothing(api) -> None:
@@ -67,7 +90,11 @@ def test_validate_binds_nothing(api) -> None:
 @pytest.mark.parametrize("hardware", ["", "ab" * 31, "AB" * 32, "zz" * 32, "ab" * 33])
 def test_validate_bad_hardware(api, hardware: str) -> None:
     person = api.user("Operator")
-    assert_error(api.client.post("/license/validate", json={"hardware": hardware}, headers=person.headers), 400, "BAD_REQUEST")
+    assert_error(
+        api.client.post("/license/validate", json={"hardware": hardware}, headers=person.headers),
+        400,
+        "BAD_REQUEST",
+    )
 
 
 @pytest.mark.parametrize(("method", "path"), [("post", "/license/validate"), ("get", "/license/info")])

@@ -6,17 +6,20 @@ import logging
 import uuid
 
 import pytest
-
 from azaion_server.resources.cdn import cdn_yaml, ensure_bucket
 from azaion_server.resources.exceptions import ResourceNotFound
 from azaion_server.resources.settings import ResourceSettings
+
 from tests.conftest import free_port
 
 
 def _settings(url: str, bucket: str, **extra: str) -> ResourceSettings:
     return ResourceSettings(
-        s3_endpoint=url, s3_bucket=bucket, s3_uploader_key="uploader-key",
-        s3_uploader_secret="uploader-secret", **extra,
+        s3_endpoint=url,
+        s3_bucket=bucket,
+        s3_uploader_key="uploader-key",
+        s3_uploader_secret="uploader-secret",
+        **extra,
     )
 
 

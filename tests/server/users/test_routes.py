@@ -11,7 +11,8 @@ ROLES = ["ApiAdmin", "Admin", "ResourceUploader", "Validator", "Operator"]
 
 def test_create_and_list(api) -> None:
     response = api.client.post(
-        "/users", json={"email": " New.User@Example.com ", "password": "long-enough", "role": "Validator"},
+        "/users",
+        json={"email": " New.User@Example.com ", "password": "long-enough", "role": "Validator"},
         headers=api.admin,
     )
     assert response.status_code == 201
@@ -22,8 +23,11 @@ def test_create_and_list(api) -> None:
     listed = api.client.get("/users", headers=api.admin).json()
     assert [u["email"] for u in listed] == [ADMIN_EMAIL, "new.user@example.com"]
     assert listed[1] == {
-        "id": created["id"], "email": "new.user@example.com", "role": "Validator",
-        "hardware_bound": False, "license": {"plan": None, "expires_at": None, "folders": None},
+        "id": created["id"],
+        "email": "new.user@example.com",
+        "role": "Validator",
+        "hardware_bound": False,
+        "license": {"plan": None, "expires_at": None, "folders": None},
     }
 
 
@@ -37,7 +41,11 @@ def test_every_role_can_be_created(api, role: str) -> None:
     "body",
     [
         {"email": ADMIN_EMAIL, "password": "long-enough", "role": "Operator"},  # taken
-        {"email": "ADMIN@example.com ", "password": "long-enough", "role": "Operator"},  # taken, once normalised
+        {
+            "email": "ADMIN@example.com ",
+            "password": "long-enough",
+            "role": "Operator",
+        },  # taken, once normalised
         {"email": "not-an-email", "password": "long-enough", "role": "Operator"},
         {"email": "a b@example.com", "password": "long-enough", "role": "Operator"},
         {"email": "x@example.com", "password": "short", "role": "Operator"},
@@ -63,11 +71,19 @@ def test_set_role_takes_effect_at_once(api) -> None:
 
 def test_last_api_admin_is_kept(api) -> None:
     me = api.admin_person()
-    assert_error(api.client.put(f"/users/{me.id}/role", json={"role": "Admin"}, headers=api.admin), 400, "BAD_REQUEST")
+    assert_error(
+        api.client.put(f"/users/{me.id}/role", json={"role": "Admin"}, headers=api.admin), 400, "BAD_REQUEST"
+    )
     assert_error(api.client.delete(f"/users/{me.id}", headers=api.admin), 400, "BAD_REQUEST")
     other = api.user("ApiAdmin")
-    assert api.client.put(f"/users/{me.id}/role", json={"role": "Admin"}, headers=other.headers).status_code == 200
-    assert api.client.put(f"/users/{me.id}/role", json={"role": "ApiAdmin"}, headers=other.headers).status_code == 200
+    assert (
+        api.client.put(f"/users/{me.id}/role", json={"role": "Admin"}, headers=other.headers).status_code
+        == 200
+    )
+    assert (
+        api.client.put(f"/users/{me.id}/role", json={"role": "ApiAdmin"}, headers=other.headers).status_code
+        == 200
+    )
     assert api.client.delete(f"/users/{other.id}", headers=api.admin).status_code == 200
 
 
@@ -76,7 +92,11 @@ def test_delete_user_kills_its_tokens(api) -> None:
     response = api.client.delete(f"/users/{person.id}", headers=api.admin)
     assert response.status_code == 200 and response.json() == {"success": True}
     assert_error(api.client.get("/license/info", headers=person.headers), 401, "UNAUTHORIZED")
-    assert_error(api.client.post("/login", json={"email": person.email, "password": person.password}), 401, "INVALID_CREDENTIALS")
+    assert_error(
+        api.client.post("/login", json={"email": person.email, "password": person.password}),
+        401,
+        "INVALID_CREDENTIALS",
+    )
     # A new user with the same email is someone else: the old token still fails.
     again = api.user("Operator", email=person.email, password=person.password)
     assert again.id != person.id
@@ -121,7 +141,9 @@ def test_set_license_route(api) -> None:
 )
 def test_set_license_errors_are_opaque(api, body: dict) -> None:
     person = api.user("Operator")
-    assert_error(api.client.put(f"/users/{person.id}/license", json=body, headers=api.admin), 400, "BAD_REQUEST")
+    assert_error(
+        api.client.put(f"/users/{person.id}/license", json=body, headers=api.admin), 400, "BAD_REQUEST"
+    )
 
 
 @pytest.mark.parametrize(

@@ -131,7 +131,7 @@ class Throttle:
         """Raise TooManyAttempts while either limit is reached within the window."""
         now = utcnow()
         since = now - self._window
-        for key, limit in zip(self._keys(email, address), (self._per_email, self._per_address)):
+        for key, limit in zip(self._keys(email, address), (self._per_email, self._per_address), strict=False):
             count, oldest = session.execute(
                 select(func.count(), func.min(LoginFailure.at)).where(
                     LoginFailure.key == key, LoginFailure.at > since

@@ -15,9 +15,7 @@ class License(Base):
 
     __tablename__ = "licenses"
 
-    user_id: Mapped[int] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
-    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     plan: Mapped[str] = mapped_column(String(64))
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     folders: Mapped[list[str]] = mapped_column(JSON, default=list)

@@ -24,9 +24,7 @@ def validate(
     """
     check_hardware(user, body.hardware)
     current = models.check_license(licence, context.settings.licenses)
-    return ValidateResponse(
-        plan=current.plan, expires_at=current.expires_at, folders=current.folders
-    )
+    return ValidateResponse(plan=current.plan, expires_at=current.expires_at, folders=current.folders)
 
 
 @router.get("/info", response_model=LicenseInfo)

@@ -31,9 +31,7 @@ def cdn_yaml(settings: ResourceSettings, role: str) -> bytes:
         "downloader_access_key": settings.s3_downloader_key,
         "downloader_access_secret": settings.s3_downloader_secret.get_secret_value(),
         "uploader_access_key": settings.s3_uploader_key if uploader else "",
-        "uploader_access_secret": (
-            settings.s3_uploader_secret.get_secret_value() if uploader else ""
-        ),
+        "uploader_access_secret": (settings.s3_uploader_secret.get_secret_value() if uploader else ""),
     }
     return yaml.safe_dump(document, sort_keys=False).encode("utf-8")
 

@@ -37,9 +37,7 @@ class Resource(Base):
     alive: Mapped[bool] = mapped_column(Boolean, default=True)
     uploaded: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     modified: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
-    owner_id: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
-    )
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
 
 
 class ResourceBlob(Base):
@@ -47,7 +45,5 @@ class ResourceBlob(Base):
 
     __tablename__ = "resource_blobs"
 
-    resource_id: Mapped[int] = mapped_column(
-        ForeignKey("resources.id", ondelete="CASCADE"), primary_key=True
-    )
+    resource_id: Mapped[int] = mapped_column(ForeignKey("resources.id", ondelete="CASCADE"), primary_key=True)
     data: Mapped[bytes] = mapped_column(LargeBinary)

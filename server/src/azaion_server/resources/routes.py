@@ -1,8 +1,10 @@
-"""`POST /resources/get/{folder}`, `POST /resources/{folder}`, `DELETE /resources/{folder}/{name}`."""
+"""Resource routes: download in an envelope, upload, list, describe, soft-delete."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from azaion_server.auth.deps import CurrentUser
@@ -14,11 +16,25 @@ from azaion_server.resources.multipart import read_upload
 from azaion_server.resources.schemas import (
     UPLOAD_OPENAPI,
     GetRequest,
+    ResourceList,
     ResourceOut,
+    ResourceQuery,
     ResourceResponse,
 )
 
 router = APIRouter(prefix="/resources", tags=["resources"])
+
+
+@router.get("", response_model=ResourceList)
+def list_resources(
+    query: Annotated[ResourceQuery, Query()],
+    user: CurrentUser,
+    context: ContextDep,
+    session: SessionDep,
+) -> ResourceList:
+    """The resources the caller may read, filtered as in the registry API."""
+    results = [ResourceOut.of(r) for r in models.list_resources(context, session, user, query)]
+    return ResourceList(results=results, count=len(results))
 
 
 @router.post(
@@ -79,9 +95,16 @@ async def upload(
     return ResourceResponse(resource=ResourceOut.of(resource))
 
 
-@router.delete("/{folder}/{name}", response_model=ResourceResponse)
-def delete_resource(
-    folder: str, name: str, _admin: ResourceAdmin, session: SessionDep
+@router.get("/{folder}/{name}", response_model=ResourceResponse)
+def get_resource_info(
+    folder: str, name: str, user: CurrentUser, context: ContextDep, session: SessionDep
 ) -> ResourceResponse:
+    """One resource's metadata (404 when the caller may not read it)."""
+    resource = models.resource_info(context, session, user, folder=folder, name=name)
+    return ResourceResponse(resource=ResourceOut.of(resource))
+
+
+@router.delete("/{folder}/{name}", response_model=ResourceResponse)
+def delete_resource(folder: str, name: str, _admin: ResourceAdmin, session: SessionDep) -> ResourceResponse:
     """Soft delete: the resource is marked dead (`alive = false`), its bytes are kept."""
     return ResourceResponse(resource=ResourceOut.of(models.soft_delete(session, folder=folder, name=name)))

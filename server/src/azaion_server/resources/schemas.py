@@ -52,6 +52,30 @@ class ResourceOut(BaseModel):
         )
 
 
+class ResourceQuery(BaseModel):
+    """`GET /resources` filters (the registry's); times are Unix timestamps."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: int | None = None
+    folder: str | None = Field(default=None, max_length=255)
+    name: str | None = Field(default=None, description="a regular expression searched in the name")
+    since: float | None = Field(default=None, description="modified at or after this time")
+    uploaded: float | None = Field(default=None, description="uploaded at or after this time")
+    category: str | None = Field(default=None, max_length=255)
+    published: bool | None = None
+    alive: bool | None = None
+    count: int = Field(default=100, description="at most this many (clamped to 1..1000)")
+
+
+class ResourceList(BaseModel):
+    """`GET /resources`: newest modification first."""
+
+    success: bool = True
+    results: list[ResourceOut]
+    count: int
+
+
 class ResourceResponse(BaseModel):
     """An upload or a delete: `{"success": true, "resource": {...}}`."""
 

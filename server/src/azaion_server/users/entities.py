@@ -31,7 +31,7 @@ class User(Base):
     __tablename__ = "users"
     # AUTOINCREMENT: SQLite must never hand a deleted user's id to a new user, or an old token's
     # `nameid` would name someone else.
-    __table_args__ = {"sqlite_autoincrement": True}
+    __table_args__ = {"sqlite_autoincrement": True}  # noqa: RUF012 - SQLAlchemy reads it once
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)

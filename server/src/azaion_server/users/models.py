@@ -84,17 +84,15 @@ def list_users(session: Session) -> list[UserDetail]:
 
 
 def _other_api_admins(session: Session, user: User) -> int:
-    return session.scalar(
-        select(func.count()).where(User.role == Role.API_ADMIN.value, User.id != user.id)
-    ) or 0
+    return (
+        session.scalar(select(func.count()).where(User.role == Role.API_ADMIN.value, User.id != user.id)) or 0
+    )
 
 
 def set_role(session: Session, user_id: int, role: Role) -> User:
     """Change a user's role; the last ApiAdmin cannot lose it."""
     user = get_user(session, user_id)
-    if user.role == Role.API_ADMIN.value and role != Role.API_ADMIN and not _other_api_admins(
-        session, user
-    ):
+    if user.role == Role.API_ADMIN.value and role != Role.API_ADMIN and not _other_api_admins(session, user):
         raise LastApiAdmin()
     user.role = role.value
     session.commit()
@@ -136,9 +134,7 @@ def bind_hardware(session: Session, user: User, hardware: str) -> None:
     if user.hardware_hash is not None:
         return
     session.execute(
-        update(User)
-        .where(User.id == user.id, User.hardware_hash.is_(None))
-        .values(hardware_hash=hardware)
+        update(User).where(User.id == user.id, User.hardware_hash.is_(None)).values(hardware_hash=hardware)
     )
     session.commit()
     session.refresh(user)

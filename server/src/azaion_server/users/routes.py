@@ -43,9 +43,7 @@ router = APIRouter(prefix="/users", tags=["users"], route_class=OpaqueErrorsRout
 
 
 @router.post("", response_model=UserOut, status_code=201)
-def create_user(
-    body: UserCreate, _admin: ApiAdmin, context: ContextDep, session: SessionDep
-) -> UserOut:
+def create_user(body: UserCreate, _admin: ApiAdmin, context: ContextDep, session: SessionDep) -> UserOut:
     """Create a user with a role; it has no licence until one is set."""
     user = models.create_user(
         session, context.passwords, email=body.email, password=body.password, role=body.role
@@ -66,9 +64,7 @@ def set_role(user_id: int, body: RoleUpdate, _admin: ApiAdmin, session: SessionD
 
 
 @router.put("/{user_id}/license", response_model=LicenseInfo)
-def set_license(
-    user_id: int, body: LicenseUpdate, _admin: ApiAdmin, session: SessionDep
-) -> LicenseInfo:
+def set_license(user_id: int, body: LicenseUpdate, _admin: ApiAdmin, session: SessionDep) -> LicenseInfo:
     """Create or replace a user's licence: plan, expiry and the folders it may read."""
     models.get_user(session, user_id)
     return licenses.info(licenses.set_license(session, user_id, body))
