@@ -25,6 +25,8 @@ TEST_DATABASE_URL = os.environ.get("AZAION_TEST_DATABASE_URL")
 
 def pytest_configure(config: pytest.Config) -> None:
     """Measure azaion_server when no --cov was given (the settings are in server/pyproject.toml)."""
+    # Starlette asks for httpx2 in its TestClient; httpx works and is what the client side uses.
+    config.addinivalue_line("filterwarnings", "ignore:Using `httpx` with `starlette.testclient`")
     manager = config.pluginmanager
     if manager.hasplugin("_cov") or not manager.hasplugin("pytest_cov") or config.option.no_cov:
         return

@@ -51,6 +51,7 @@ def test_round_trip(tokens: TokenService) -> None:
     assert SECRET not in repr(tokens)
 
 
+@pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")
 @pytest.mark.parametrize(
     ("secret", "claims", "algorithm"),
     [

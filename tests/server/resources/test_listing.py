@@ -158,3 +158,13 @@ def test_resource_info(catalogue) -> None:
     )
     assert_error(api.client.get("/resources/models/nothing", headers=api.admin), 404, "NOT_FOUND")
     assert_error(api.client.get("/resources/models/.env", headers=api.admin), 400, "INVALID_NAME")
+
+
+def test_pattern_the_database_refuses_is_400_not_500(api, db_engine) -> None:
+    # Python accepts named groups; PostgreSQL's regular expressions do not.
+    response = api.client.get("/resources", params={"name": "(?P<x>yolo)"}, headers=api.admin)
+    if db_engine.dialect.name == "postgresql":
+        assert_error(response, 400, "BAD_REQUEST")
+    else:
+        assert response.status_code == 200
+    assert api.client.get("/resources", headers=api.admin).status_code == 200  # the session recovered
