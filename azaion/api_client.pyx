@@ -42,6 +42,7 @@ from azaion.security cimport (
     ResourceEncryptor,
     answer_challenge,
     integrity_error,
+    open_header,
     small_length,
 )
 from azaion.user cimport User
@@ -96,6 +97,12 @@ cdef str check_name(object value, str what):
     if RESERVED_NAMES.match(value) or ":" in value:
         raise InvalidName(f"the {what} name {value!r} is reserved on some systems; choose another")
     return value
+
+
+cdef str big_key(str folder, str name, object small):
+    # Each version's big part is its own object, named after the salt in its header: an upload
+    # never overwrites the big part a loader is reading, and a refused upload clobbers nothing.
+    return f"{folder}/{name}.{bytes(small[10:26]).hex()}{constants.BIG_SUFFIX}"
 
 
 cdef str disk_name(str name):
@@ -469,7 +476,7 @@ cdef class ApiClient:
         cdef ResourceDecryptor dec
         cdef CDNManager cdn = self.cdn()
         cdef Py_ssize_t done = 0
-        key = f"{folder}/{name}{constants.BIG_SUFFIX}"
+        key = big_key(folder, name, small)
         log.info("downloading the big part %s from the CDN", key)
         body, length, total = cdn.open_download(key, 0)
         try:
@@ -539,8 +546,7 @@ cdef class ApiClient:
         check_name(folder, "folder")
         check_name(resource_name, "resource")
         small = self.load_bytes(resource_name, folder)
-        if len(small) < HEADER_LEN:
-            raise integrity_error()
+        open_header(small, folder, resource_name)
         path = self.big_path(folder, resource_name)
         seen = None
         try:
@@ -587,13 +593,20 @@ cdef class ApiClient:
         ciphertext = enc.encrypt(resource)
         small_len = small_length(len(ciphertext), constants.small_size_kb())
         view = memoryview(ciphertext)
-        self.cdn().upload(f"{folder}/{resource_name}{constants.BIG_SUFFIX}", view[small_len:], progress)
+        cdn = self.cdn()
+        key = big_key(folder, resource_name, view)
+        cdn.upload(key, view[small_len:], progress)
+        try:
+            response = self.upload_file(resource_name, bytes(view[:small_len]), folder, category, draft)
+        except AzaionError:
+            cdn.delete_versions(folder, resource_name, None)  # the orphan this upload left
+            raise
+        cdn.delete_versions(folder, resource_name, key)  # earlier versions nobody can open any more
         path = self.big_path(folder, resource_name)
         try:
             self.write_cache(path, view[small_len:])
         except CacheError as e:
             log.warning("uploaded, but the local cache was not written: %s", e)
-        response = self.upload_file(resource_name, bytes(view[:small_len]), folder, category, draft)
         try:
             return response.json().get("resource")
         except (ValueError, AttributeError):

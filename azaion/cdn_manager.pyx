@@ -174,5 +174,27 @@ cdef class CDNManager:
             raise
         return 0
 
+    cdef int delete_versions(self, str folder, str name, str keep) except -1:
+        # Best effort: a failure here leaves an unreachable object behind, never a wrong answer.
+        import re
+
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        prefix = f"{folder}/{name}."
+        pattern = re.compile(re.escape(prefix) + r"[0-9a-f]{32}" + re.escape(constants.BIG_SUFFIX))
+        try:
+            client = self.client(True)
+            pages = client.get_paginator("list_objects_v2").paginate(Bucket=self.creds.bucket, Prefix=prefix)
+            for page in pages:
+                for item in page.get("Contents", []):
+                    if item["Key"] != keep and pattern.fullmatch(item["Key"]):
+                        client.delete_object(Bucket=self.creds.bucket, Key=item["Key"])
+        except (BotoCoreError, ClientError) as e:
+            import logging
+
+            logging.getLogger("azaion").warning("could not remove old big parts of %s/%s: %s", folder, name,
+                                                type(e).__name__)
+        return 0
+
     def __repr__(self):
         return f"CDNManager(host={self.creds.host!r}, bucket={self.creds.bucket!r})"

@@ -117,6 +117,25 @@ cdef bytes commitment(bytes commit_key, bytes head):
     return mac.finalize()
 
 
+cdef tuple open_header(object small, str folder, str name):
+    # Checks a resource header against its folder and name: (segment size, segment key,
+    # nonce prefix), or the integrity error. Run before any cache or CDN access.
+    head = bytes(memoryview(small)[:HEADER_LEN])
+    if len(head) < HEADER_LEN or head[:4] != MAGIC or head[4] != FORMAT_VERSION or head[5] != ALGORITHM:
+        raise integrity_error()
+    (segment_size,) = struct.unpack(">I", head[6:10])
+    if segment_size < MIN_SEGMENT_SIZE or segment_size > MAX_SEGMENT_SIZE or segment_size & (segment_size - 1):
+        raise integrity_error()
+    try:
+        resource_key = aes_key_unwrap(SHARED_KEY, head[49:89])
+    except (InvalidUnwrap, ValueError):
+        raise integrity_error() from None
+    segment_key, commit_key = resource_keys(resource_key, head[10:42], folder, name)
+    if not py_hmac.compare_digest(commitment(commit_key, head[:89]), head[89:HEADER_LEN]):
+        raise integrity_error()
+    return segment_size, segment_key, head[42:49]
+
+
 cdef class EnvelopeKeys:
 
     def __init__(self):
@@ -225,25 +244,13 @@ cdef class ResourceDecryptor:
     @staticmethod
     cdef ResourceDecryptor new(object small, Py_ssize_t total_len, str folder, str name):
         cdef ResourceDecryptor dec = ResourceDecryptor.__new__(ResourceDecryptor)
-        cdef Py_ssize_t out_len
-        head = bytes(memoryview(small)[:HEADER_LEN])
-        if len(head) < HEADER_LEN or head[:4] != MAGIC or head[4] != FORMAT_VERSION or head[5] != ALGORITHM:
-            raise integrity_error()
-        (segment_size,) = struct.unpack(">I", head[6:10])
-        if segment_size < MIN_SEGMENT_SIZE or segment_size > MAX_SEGMENT_SIZE or segment_size & (segment_size - 1):
-            raise integrity_error()
+        cdef Py_ssize_t out_len, segment_size
+        segment_size, segment_key, nonce_prefix = open_header(small, folder, name)
         out_len = plaintext_length(total_len, segment_size)
         if out_len < 0:
             raise integrity_error()
-        try:
-            resource_key = aes_key_unwrap(SHARED_KEY, head[49:89])
-        except (InvalidUnwrap, ValueError):
-            raise integrity_error() from None
-        segment_key, commit_key = resource_keys(resource_key, head[10:42], folder, name)
-        if not py_hmac.compare_digest(commitment(commit_key, head[:89]), head[89:HEADER_LEN]):
-            raise integrity_error()
         dec.aead_key = algorithms.AES(segment_key)
-        dec.nonce_prefix = head[42:49]
+        dec.nonce_prefix = nonce_prefix
         dec.segment_size = segment_size
         dec.total_len = total_len
         dec.n_segments = max(1, (out_len + segment_size - 1) // segment_size)

@@ -56,6 +56,11 @@ class FakeApi:
         self.accounts[account.email] = account
         return account
 
+    def big_key(self, folder: str, name: str) -> str:
+        """The CDN key of the current version's big part (docs/formats.md)."""
+        small = self.resources[(folder, name)]
+        return f"{folder}/{name}.{small[10:26].hex()}.big"
+
     def fail_next(self, route: str, status: int, times: int = 1, headers: Optional[dict] = None) -> None:
         self.failures.extend([(route, status, headers or {})] * times)
 

@@ -40,7 +40,7 @@ def test_concurrent_loaders_with_an_empty_cache_get_identical_bytes(client, api,
         out, err = p.communicate(timeout=120)
         assert p.returncode == 0, err
         digests.append(out.strip())
-        downloads += err.count("downloading the big part models/shared.bin.big")
+        downloads += err.count(f"downloading the big part {api.big_key('models', 'shared.bin')}")
     assert set(digests) == {hashlib.sha256(data).hexdigest()}
     assert downloads == 1
     files = [p for p in cache.rglob("*") if p.is_file() and ".locks" not in p.parts]
@@ -69,8 +69,8 @@ def test_unwritable_cache_raises_cache_error_and_leaves_nothing(api, api_url, cl
 def test_no_partial_file_is_left_after_a_failed_download(client, api, tmp_path):
     client.upload_big_small_resource(os.urandom(2 * (1 << 20)), "p.bin", "models")
     s3 = api.s3.client()
-    big = s3.get_object(Bucket=api.bucket, Key="models/p.bin.big")["Body"].read()
-    s3.put_object(Bucket=api.bucket, Key="models/p.bin.big", Body=big[: len(big) // 2])
+    big = s3.get_object(Bucket=api.bucket, Key=api.big_key("models", "p.bin"))["Body"].read()
+    s3.put_object(Bucket=api.bucket, Key=api.big_key("models", "p.bin"), Body=big[: len(big) // 2])
     (tmp_path / "cache" / "models" / "p.bin.big").unlink()
     with pytest.raises(azaion.IntegrityError):
         client.load_big_small_resource("p.bin", "models")

@@ -33,7 +33,7 @@ def test_split_puts_the_header_in_the_small_part_and_the_rest_on_the_cdn(client,
     data = os.urandom(200_000)
     client.upload_big_small_resource(data, "m.onnx", "models")
     small = api.resources[("models", "m.onnx")]
-    big = api.s3.client().get_object(Bucket=api.bucket, Key="models/m.onnx.big")["Body"].read()
+    big = api.s3.client().get_object(Bucket=api.bucket, Key=api.big_key("models", "m.onnx"))["Body"].read()
     total = len(small) + len(big)
     assert len(small) == max(121, min(3 * 1024, total * 3 // 10))
     assert small[:4] == b"AZRS"
@@ -55,7 +55,7 @@ def test_two_uploads_of_the_same_bytes_differ(client, api):
 def test_warm_cache_needs_no_cdn(client, api):
     data = os.urandom(300_000)
     client.upload_big_small_resource(data, "w.bin", "models")
-    api.s3.client().delete_object(Bucket=api.bucket, Key="models/w.bin.big")
+    api.s3.client().delete_object(Bucket=api.bucket, Key=api.big_key("models", "w.bin"))
     assert client.load_big_small_resource("w.bin", "models") == data
 
 
@@ -72,7 +72,7 @@ def test_cold_load_downloads_and_caches(api, api_url, client, tmp_path, monkeypa
         big_len = cached[0].stat().st_size
         assert seen[-1] == (big_len, big_len)
         assert all(a[0] <= b[0] for a, b in zip(seen, seen[1:]))
-        api.s3.client().delete_object(Bucket=api.bucket, Key="models/c.bin.big")
+        api.s3.client().delete_object(Bucket=api.bucket, Key=api.big_key("models", "c.bin"))
         assert other.load_big_small_resource("c.bin", "models") == data
 
 
@@ -111,9 +111,9 @@ def test_truncated_cache_file_is_fetched_again(client, api, tmp_path):
 def test_tampered_big_part_on_the_cdn_raises_and_leaves_no_file(client, api, tmp_path):
     client.upload_big_small_resource(os.urandom(400_000), "x.bin", "models")
     s3 = api.s3.client()
-    big = bytearray(s3.get_object(Bucket=api.bucket, Key="models/x.bin.big")["Body"].read())
+    big = bytearray(s3.get_object(Bucket=api.bucket, Key=api.big_key("models", "x.bin"))["Body"].read())
     big[1000] ^= 0x80
-    s3.put_object(Bucket=api.bucket, Key="models/x.bin.big", Body=bytes(big))
+    s3.put_object(Bucket=api.bucket, Key=api.big_key("models", "x.bin"), Body=bytes(big))
     (tmp_path / "cache" / "models" / "x.bin.big").unlink()
     with pytest.raises(azaion.IntegrityError):
         client.load_big_small_resource("x.bin", "models")
@@ -162,7 +162,7 @@ def test_small_part_of_another_resource_is_refused(client, api):
 
 def test_upload_puts_big_part_on_cdn_before_small_part_to_api(client, api):
     client.upload_big_small_resource(os.urandom(10_000), "order.bin", "models")
-    head = api.s3.client().head_object(Bucket=api.bucket, Key="models/order.bin.big")
+    head = api.s3.client().head_object(Bucket=api.bucket, Key=api.big_key("models", "order.bin"))
     assert head["ContentLength"] > 0
     assert api.calls["upload"] == 1
 
@@ -194,7 +194,7 @@ def test_missing_resource_raises_not_found(client, api):
 
 def test_missing_big_part_on_the_cdn_raises_not_found(client, api, tmp_path):
     client.upload_big_small_resource(os.urandom(10_000), "gone.bin", "models")
-    api.s3.client().delete_object(Bucket=api.bucket, Key="models/gone.bin.big")
+    api.s3.client().delete_object(Bucket=api.bucket, Key=api.big_key("models", "gone.bin"))
     (tmp_path / "cache" / "models" / "gone.bin.big").unlink()
     with pytest.raises(azaion.ResourceNotFound):
         client.load_big_small_resource("gone.bin", "models")
@@ -204,3 +204,25 @@ def test_upload_progress_reaches_the_total(client, api):
     seen = []
     client.upload_big_small_resource(os.urandom(SEGMENT), "p.bin", "models", progress=lambda d, t: seen.append((d, t)))
     assert seen and seen[-1][0] == seen[-1][1] > 0
+
+
+def test_each_version_is_its_own_object_and_old_ones_are_removed(client, api):
+    client.upload_big_small_resource(os.urandom(50_000), "ver.bin", "models")
+    first = api.big_key("models", "ver.bin")
+    client.upload_big_small_resource(os.urandom(50_000), "ver.bin", "models")
+    second = api.big_key("models", "ver.bin")
+    client.upload_big_small_resource(os.urandom(50_000), "ver.bin.extra", "models")
+    keys = {o["Key"] for o in api.s3.client().list_objects_v2(Bucket=api.bucket)["Contents"]}
+    assert first != second and second in keys and first not in keys
+    assert api.big_key("models", "ver.bin.extra") in keys
+
+
+def test_refused_small_part_leaves_no_orphan_and_keeps_the_old_version(client, api):
+    client.upload_big_small_resource(b"v1" * 1000, "keep.bin", "models")
+    before = {o["Key"] for o in api.s3.client().list_objects_v2(Bucket=api.bucket)["Contents"]}
+    api.fail_next("upload", 403, times=2)  # refused again after the one fresh login
+    with pytest.raises(azaion.PermissionDenied):
+        client.upload_big_small_resource(b"v2" * 1000, "keep.bin", "models")
+    after = {o["Key"] for o in api.s3.client().list_objects_v2(Bucket=api.bucket)["Contents"]}
+    assert after == before
+    assert client.load_big_small_resource("keep.bin", "models") == b"v1" * 1000

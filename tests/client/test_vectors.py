@@ -47,12 +47,12 @@ def test_client_decrypts_resource_vectors(client, api, tmp_path, vector):
     small, big = ciphertext[: vector["small_len"]], ciphertext[vector["small_len"] :]
     assert (small, big) == resource.split(ciphertext, RESOURCES["small_size_kb"])
     api.resources[(vector["folder"], vector["name"])] = small
-    api.s3.client().put_object(Bucket=api.bucket, Key=f"{vector['folder']}/{vector['name']}.big", Body=big)
+    api.s3.client().put_object(Bucket=api.bucket, Key=api.big_key(vector["folder"], vector["name"]), Body=big)
     plaintext = client.load_big_small_resource(vector["name"], vector["folder"])
     assert plaintext == bytes.fromhex(vector["plaintext"])
     # The same bytes under another name must not open: folder and name are bound.
     api.resources[(vector["folder"], "renamed.bin")] = small
-    api.s3.client().put_object(Bucket=api.bucket, Key=f"{vector['folder']}/renamed.bin.big", Body=big)
+    api.s3.client().put_object(Bucket=api.bucket, Key=api.big_key(vector["folder"], "renamed.bin"), Body=big)
     with pytest.raises(azaion.IntegrityError):
         client.load_big_small_resource("renamed.bin", vector["folder"])
 

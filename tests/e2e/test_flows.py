@@ -49,7 +49,9 @@ def test_warm_cache_is_used(make_account, connect, live, s3_endpoint, tmp_path):
     client = connect(operator, device="op", cache="operator")
     assert client.load_big_small_resource("warm.bin", FOLDER) == b"w" * 100_000
     bucket = live.env["AZAION_S3_BUCKET"]
-    s3_endpoint.client().delete_object(Bucket=bucket, Key=f"{FOLDER}/warm.bin.big")
+    s3 = s3_endpoint.client()
+    for item in s3.list_objects_v2(Bucket=bucket, Prefix=f"{FOLDER}/warm.bin.")["Contents"]:
+        s3.delete_object(Bucket=bucket, Key=item["Key"])
     assert client.load_big_small_resource("warm.bin", FOLDER) == b"w" * 100_000
 
 
