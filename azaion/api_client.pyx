@@ -599,7 +599,7 @@ cdef class ApiClient:
         try:
             response = self.upload_file(resource_name, bytes(view[:small_len]), folder, category, draft)
         except AzaionError:
-            cdn.delete_versions(folder, resource_name, None)  # the orphan this upload left
+            cdn.delete(key)  # the orphan this upload left; the published version stays
             raise
         cdn.delete_versions(folder, resource_name, key)  # earlier versions nobody can open any more
         path = self.big_path(folder, resource_name)

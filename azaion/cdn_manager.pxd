@@ -24,4 +24,5 @@ cdef class CDNManager:
     cdef int upload(self, str key, object data, object progress) except -1
     cdef object head(self, str key)
     cdef int delete_versions(self, str folder, str name, str keep) except -1
+    cdef int delete(self, str key) except -1
     cdef object cdn_error(self, object error, str action, str key)

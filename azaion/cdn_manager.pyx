@@ -174,6 +174,17 @@ cdef class CDNManager:
             raise
         return 0
 
+    cdef int delete(self, str key) except -1:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self.client(True).delete_object(Bucket=self.creds.bucket, Key=key)
+        except (BotoCoreError, ClientError) as e:
+            import logging
+
+            logging.getLogger("azaion").warning("could not remove %s from the CDN: %s", key, type(e).__name__)
+        return 0
+
     cdef int delete_versions(self, str folder, str name, str keep) except -1:
         # Best effort: a failure here leaves an unreachable object behind, never a wrong answer.
         import re
