@@ -148,3 +148,19 @@ def test_sqlite_default_creates_the_data_dir(tmp_path) -> None:
     with TestClient(create_app(settings)) as client:
         assert client.get("/health").status_code == 200
     assert (tmp_path / "new" / "dir" / "azaion.db").is_file()
+
+
+def test_large_json_bodies_are_refused_unread(client) -> None:
+    huge = b'{"email": "a@b.c", "password": "' + b"x" * (2 * 1024 * 1024) + b'"}'
+    response = client.post("/login", content=huge, headers={"Content-Type": "application/json"})
+    assert_error(response, 413, "TOO_LARGE")
+
+    def chunks():
+        yield b'{"email": "a@b.c", "password": "'
+        for _ in range(300):
+            yield b"x" * 10_000
+        yield b'"}'
+
+    response = client.post("/login", content=chunks(), headers={"Content-Type": "application/json"})
+    assert_error(response, 400, "BAD_REQUEST")
+    assert client.get("/health").status_code == 200

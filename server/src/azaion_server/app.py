@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -12,12 +13,13 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from azaion_server import __version__
 from azaion_server.auth.routes import router as auth_router
 from azaion_server.context import AppContext
 from azaion_server.db import migrate
-from azaion_server.errors import ApiError, Internal
+from azaion_server.errors import ApiError, Internal, TooLarge
 from azaion_server.jwt.routes import router as jwt_router
 from azaion_server.licenses.routes import router as licenses_router
 from azaion_server.resources.cdn import ensure_bucket
@@ -37,6 +39,44 @@ _HTTP_CODES = {
     405: "METHOD_NOT_ALLOWED",
     413: "TOO_LARGE",
 }
+
+
+# JSON bodies are a few hundred bytes; only the upload route, which streams, may send more.
+MAX_JSON_BODY_BYTES = 1024 * 1024
+_UPLOAD_PATH = re.compile(r"^/resources/[^/]+$")
+
+
+class BodyLimit:
+    """Refuse request bodies above `limit` bytes before they are read into memory.
+
+    A declared `Content-Length` above the limit answers 413 at once; a chunked body that grows
+    past it is cut off (FastAPI then answers 400). The upload route is exempt: it streams its
+    body and applies AZAION_MAX_UPLOAD_BYTES itself.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int = MAX_JSON_BODY_BYTES) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or (scope["method"] == "POST" and _UPLOAD_PATH.match(scope["path"])):
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.limit:
+            await error_response(TooLarge("the request body is too large"))(scope, receive, send)
+            return
+        received = 0
+
+        async def limited() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.limit:
+                raise TooLarge("the request body is too large")
+            return message
+
+        await self.app(scope, limited, send)
 
 
 class Health(BaseModel):
@@ -135,6 +175,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.context = context
+    app.add_middleware(BodyLimit)
     install_error_handlers(app)
     for router in (auth_router, jwt_router, users_router, licenses_router, resources_router):
         app.include_router(router)
