@@ -8,7 +8,8 @@ from sqlalchemy import create_engine, text
 from azaion_server.entities import metadata
 
 config = context.config
-engine = config.attributes.get("engine") or create_engine(config.get_main_option("sqlalchemy.url"))
+# `azaion_server.db.migrate` hands over its engine; the `alembic` command line only has the URL.
+engine = config.attributes.get("engine") or create_engine(str(config.get_main_option("sqlalchemy.url")))
 
 # Several instances may start at once against one PostgreSQL: an advisory lock makes them
 # migrate one after the other instead of racing on the same DDL.

@@ -33,7 +33,8 @@ def cdn_yaml(settings: ResourceSettings, role: str) -> bytes:
         "uploader_access_key": settings.s3_uploader_key if uploader else "",
         "uploader_access_secret": (settings.s3_uploader_secret.get_secret_value() if uploader else ""),
     }
-    return yaml.safe_dump(document, sort_keys=False).encode("utf-8")
+    text: str = yaml.safe_dump(document, sort_keys=False)
+    return text.encode("utf-8")
 
 
 def ensure_bucket(settings: ResourceSettings) -> bool:

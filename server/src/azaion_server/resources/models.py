@@ -223,7 +223,7 @@ def store_upload(context: AppContext, *, user_id: int, role: str, folder: str, f
     # constraint and it goes again as an update.
     for attempt in (1, 2):
         with context.sessions() as session:
-            resource = session.scalar(
+            resource: Resource | None = session.scalar(
                 select(Resource).where(Resource.folder == folder, Resource.name == name).with_for_update()
             )
             now = utcnow()

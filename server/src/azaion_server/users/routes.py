@@ -7,7 +7,8 @@ authorisation (403) are not errors of the request and still answer as such.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -25,7 +26,7 @@ from azaion_server.users.schemas import RoleUpdate, Success, UserCreate, UserDet
 class OpaqueErrorsRoute(APIRoute):
     """A route whose every error but 401/403 becomes a bare 400 BAD_REQUEST."""
 
-    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def opaque(request: Request) -> Response:
