@@ -378,6 +378,10 @@ cdef class ApiClient:
         try:
             response = self.session.request(method, self.api_url + url, headers=headers, timeout=self.timeout,
                                             stream=is_stream, allow_redirects=False, **payload)
+        except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as e:
+            log.debug("%s %s broke off: %s", method, url, type(e).__name__)
+            raise NetworkError(f"the connection to the API at {self.api_url} broke off in the middle of an "
+                               f"answer ({type(e).__name__}); try again") from None
         except requests.exceptions.RequestException as e:
             log.debug("%s %s failed: %s", method, url, type(e).__name__)
             raise NetworkError(f"could not reach the API at {self.api_url} ({type(e).__name__}); "

@@ -50,6 +50,7 @@ class FakeApi:
     tamper_small: Optional[Callable[[bytes], bytes]] = None
     tamper_envelope: Optional[Callable[[bytes], bytes]] = None
     override_small: dict = field(default_factory=dict)
+    breaks: list = field(default_factory=list)  # (route, "short" | "reset") consumed in order
 
     def add_user(self, email: str, password: str, role: str = "ResourceUploader", **kw) -> Account:
         account = Account(email.strip().lower(), password, role, **kw)
@@ -77,7 +78,33 @@ class FakeApi:
         handler = getattr(self, "on_" + route, None)
         if handler is None:
             return self.error(404, "NOT_FOUND")
-        return handler(request)
+        response = handler(request)
+        for i, (breaking, mode) in enumerate(self.breaks):
+            if breaking == route:
+                del self.breaks[i]
+                return self.broken(request, response, mode)
+        return response
+
+    @staticmethod
+    def broken(request: Request, response: Response, mode: str) -> Response:
+        """The answer's headers and half its body, then a closed ("short") or reset connection."""
+        import socket
+        import struct
+
+        body = response.get_data()
+        sock = request.environ.get("werkzeug.socket")
+
+        def half_then_fail():
+            yield body[: len(body) // 2]
+            if mode == "reset" and sock is not None:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            if sock is not None:
+                sock.shutdown(socket.SHUT_RDWR) if mode == "short" else None
+                sock.close()
+            raise ConnectionAbortedError("fault injected by the test")
+
+        return Response(half_then_fail(), status=response.status_code, content_type=response.content_type,
+                        headers={"Content-Length": str(len(body))})
 
     @staticmethod
     def route_of(method: str, path: str) -> str:
