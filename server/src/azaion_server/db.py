@@ -97,7 +97,9 @@ def alembic_config(engine: Engine) -> Config:
     config = Config()
     location = resources.files("azaion_server") / "migrations"
     config.set_main_option("script_location", str(location))
-    config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    # For the `alembic` command line only (env.py uses the engine); `%` is ConfigParser syntax.
+    url = engine.url.render_as_string(hide_password=False)
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     config.attributes["engine"] = engine
     return config
 

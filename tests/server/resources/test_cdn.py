@@ -64,3 +64,18 @@ def test_app_start_creates_the_bucket(make_client, s3_endpoint) -> None:
 def test_app_starts_with_an_unreachable_store(make_client) -> None:
     client = make_client(s3_endpoint=f"http://127.0.0.1:{free_port()}")
     assert client.get("/health").json() == {"status": "ok"}
+
+
+def test_other_s3_errors_are_logged(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import boto3
+    from botocore.exceptions import ClientError
+
+    class Refusing:
+        def head_bucket(self, **_: object) -> None:
+            raise ClientError({"Error": {"Code": "403", "Message": "Forbidden"}}, "HeadBucket")
+
+    monkeypatch.setattr(boto3, "client", lambda *a, **kw: Refusing())
+    assert not ensure_bucket(_settings("http://127.0.0.1:1", "azaion"))
+    assert "ClientError" in caplog.text

@@ -45,3 +45,28 @@ def test_binding_is_first_come(clean_db) -> None:
         with pytest.raises(HardwareMismatch):
             models.bind_hardware(second, theirs, HW2)
         models.bind_hardware(first, mine, HW1)  # the same machine again is fine
+
+
+def test_concurrent_creation_of_one_email(clean_db, monkeypatch: pytest.MonkeyPatch) -> None:
+    from azaion_server.users.exceptions import EmailTaken
+    from sqlalchemy import false
+
+    sessions = make_sessionmaker(clean_db)
+    with sessions() as session:
+        models.create_user(
+            session, PASSWORDS, email="u@example.com", password="password-1", role=Role.OPERATOR
+        )
+    real_select = models.select
+    # The duplicate check sees nothing, as if the other request had not committed yet.
+    monkeypatch.setattr(models, "select", lambda *e: real_select(*e).where(false()))
+    with sessions() as session, pytest.raises(EmailTaken):
+        models.create_user(
+            session, PASSWORDS, email="u@example.com", password="password-2", role=Role.OPERATOR
+        )
+
+
+def test_repr_hides_the_hash() -> None:
+    from azaion_server.users.entities import User
+
+    user = User(id=1, email="a@b.c", password_hash="$argon2id$secret", role="Admin")
+    assert "argon2" not in repr(user) and "a@b.c" in repr(user)
