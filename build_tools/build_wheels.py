@@ -99,7 +99,13 @@ def build_environment(python: str) -> dict:
 def build_sdist(outdir: Path) -> Path:
     log("sdist")
     before = set(outdir.glob("azaion-*.tar.gz"))
-    run([sys.executable, "-m", "build", "--sdist", "--outdir", outdir, ROOT], cwd=ROOT)
+    egg_info = ROOT / "azaion.egg-info"
+    existed = egg_info.exists()
+    try:
+        run([sys.executable, "-m", "build", "--sdist", "--outdir", outdir, ROOT], cwd=ROOT)
+    finally:
+        if not existed:  # setuptools leaves it in the checkout, where it would pass for an install
+            shutil.rmtree(egg_info, ignore_errors=True)
     built = sorted(set(outdir.glob("azaion-*.tar.gz")) - before) or sorted(outdir.glob("azaion-*.tar.gz"))
     return built[-1]
 
