@@ -44,6 +44,7 @@ SOURCE_SUFFIXES = (".pyx", ".pxd", ".pxi", ".c", ".cpp", ".h", ".html")
 EXTENSION_SUFFIXES = (".so", ".pyd")
 REQUIRED = ("azaion/__init__.py", "azaion/py.typed", "azaion/__pyinstaller/__init__.py",
             "azaion/__pyinstaller/hook-azaion.py")
+INSTALL_TIMEOUT = 300
 HOOK_ENTRY_POINT = "hook-dirs = azaion.__pyinstaller:get_hook_dirs"
 
 # Cython's embedsignature writes "Class.name(self, str arg, ...)" or "Class(str a, b=None)" into
@@ -325,7 +326,12 @@ def check_install(wheel: Path, python: str, failures: Failures) -> None:
             ("smoke test", [vpython, "-I", str(SMOKE), "--expect-prefix", str(venv)]),
         ]
         for label, command in steps:
-            run = subprocess.run(command, capture_output=True, text=True, cwd=tmp, env=env)
+            try:
+                run = subprocess.run(command, capture_output=True, text=True, cwd=tmp, env=env, timeout=INSTALL_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                # pip backtracks for a very long time over conflicting requirements.
+                failures.append(f"{label} in a fresh venv took over {INSTALL_TIMEOUT} s (conflicting dependencies?)")
+                return
             if not failures.check(run.returncode == 0,
                                   f"{label} in a fresh venv failed:\n{(run.stdout + run.stderr).strip()[-2000:]}"):
                 return
