@@ -19,10 +19,11 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-LAZY = ("boto3", "botocore", "yaml", "jwt", "requests", "cryptography", "urllib3")
+LAZY = ("boto3", "botocore", "yaml", "jwt", "requests")  # must wait until needed
+WATCHED = LAZY + ("cryptography", "urllib3")  # reported when imported
 IMPORT = "import azaion"
 PROBE = (f"import sys; {IMPORT}; "
-         f"print(','.join(m for m in {LAZY!r} if m in sys.modules)); print(azaion.api_client.__file__)")
+         f"print(','.join(m for m in {WATCHED!r} if m in sys.modules)); print(azaion.api_client.__file__)")
 
 
 def environment() -> dict:
@@ -76,7 +77,8 @@ def measure(runs: int = 20, top: int = 8, python: str | None = None) -> dict:
         "import_stdev_ms": round(statistics.pstdev(loaded) * 1e3, 2),
         "importtime_azaion_ms": round(root[1] / 1e3, 2),
         "modules_imported": len(rows),
-        "heavy_modules_imported": [m for m in probe[0].split(",") if m],
+        "heavy_modules_imported": [m for m in probe[0].split(",") if m in LAZY],
+        "other_dependencies_imported": [m for m in probe[0].split(",") if m and m not in LAZY],
         "compiled": probe[1].endswith((".so", ".pyd")),
         "slowest": [{"module": name.strip(), "cumulative_ms": round(cum / 1e3, 2), "self_ms": round(own / 1e3, 2)}
                     for own, cum, name in sorted(rows, key=lambda r: -r[1])[:top]],
@@ -92,7 +94,9 @@ def report(figures: dict) -> None:
     print(f"  -X importtime: azaion {figures['importtime_azaion_ms']:.1f} ms cumulative, "
           f"{figures['modules_imported']} modules imported")
     heavy = figures["heavy_modules_imported"]
-    print(f"  heavy dependencies imported: {', '.join(heavy) if heavy else 'none (lazy, as intended)'}")
+    print(f"  {', '.join(LAZY)} imported: {', '.join(heavy) if heavy else 'none (lazy, as intended)'}")
+    other = figures["other_dependencies_imported"]
+    print(f"  dependencies imported at once: {', '.join(other) if other else 'none'}")
     print("  slowest imports (cumulative / self, ms):")
     for row in figures["slowest"]:
         print(f"    {row['cumulative_ms']:7.2f} {row['self_ms']:7.2f}  {row['module']}")
