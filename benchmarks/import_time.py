@@ -22,8 +22,10 @@ ROOT = Path(__file__).resolve().parents[1]
 LAZY = ("boto3", "botocore", "yaml", "jwt", "requests")  # must wait until needed
 WATCHED = LAZY + ("cryptography", "urllib3")  # reported when imported
 IMPORT = "import azaion"
-PROBE = (f"import sys; {IMPORT}; "
-         f"print(','.join(m for m in {WATCHED!r} if m in sys.modules)); print(azaion.api_client.__file__)")
+PROBE = (
+    f"import sys; {IMPORT}; "
+    f"print(','.join(m for m in {WATCHED!r} if m in sys.modules)); print(azaion.api_client.__file__)"
+)
 
 
 def environment() -> dict:
@@ -40,13 +42,19 @@ def wall_time(python: str, code: str, env: dict) -> float:
 
 def importtime(python: str, env: dict) -> list[tuple[int, int, str]]:
     """(self µs, cumulative µs, module) for every module ``import azaion`` imported."""
-    out = subprocess.run([python, "-X", "importtime", "-c", IMPORT], env=env, cwd=ROOT, check=True,
-                         capture_output=True, text=True).stderr
+    out = subprocess.run(
+        [python, "-X", "importtime", "-c", IMPORT],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stderr
     rows = []
     for line in out.splitlines():
         if not line.startswith("import time:") or "imported package" in line:
             continue
-        own, cumulative, name = line[len("import time:"):].split("|")
+        own, cumulative, name = line[len("import time:") :].split("|")
         rows.append((int(own), int(cumulative), name.rstrip()))
     return rows
 
@@ -61,8 +69,9 @@ def measure(runs: int = 20, top: int = 8, python: str | None = None) -> dict:
     for _ in range(runs):
         bare.append(wall_time(python, "pass", env))
         loaded.append(wall_time(python, IMPORT, env))
-    probe = subprocess.run([python, "-c", PROBE], env=env, cwd=ROOT, check=True, capture_output=True,
-                           text=True).stdout.splitlines()
+    probe = subprocess.run(
+        [python, "-c", PROBE], env=env, cwd=ROOT, check=True, capture_output=True, text=True
+    ).stdout.splitlines()
     rows = importtime(python, env)
     root = next((r for r in rows if r[2].strip() == "azaion"), (0, 0, "azaion"))
     pass_ms, import_ms = statistics.median(bare) * 1e3, statistics.median(loaded) * 1e3
@@ -80,19 +89,26 @@ def measure(runs: int = 20, top: int = 8, python: str | None = None) -> dict:
         "heavy_modules_imported": [m for m in probe[0].split(",") if m in LAZY],
         "other_dependencies_imported": [m for m in probe[0].split(",") if m and m not in LAZY],
         "compiled": probe[1].endswith((".so", ".pyd")),
-        "slowest": [{"module": name.strip(), "cumulative_ms": round(cum / 1e3, 2), "self_ms": round(own / 1e3, 2)}
-                    for own, cum, name in sorted(rows, key=lambda r: -r[1])[:top]],
+        "slowest": [
+            {"module": name.strip(), "cumulative_ms": round(cum / 1e3, 2), "self_ms": round(own / 1e3, 2)}
+            for own, cum, name in sorted(rows, key=lambda r: -r[1])[:top]
+        ],
     }
 
 
 def report(figures: dict) -> None:
-    print(f"import time of azaion, Python {figures['python']}, median of {figures['runs']} fresh interpreters"
-          f"{'' if figures['compiled'] else ' (NOT COMPILED: run make compile)'}")
+    print(
+        f"import time of azaion, Python {figures['python']}, median of {figures['runs']} fresh interpreters"
+        f"{'' if figures['compiled'] else ' (NOT COMPILED: run make compile)'}"
+    )
     print(f"  python -c pass        {figures['pass_ms']:8.1f} ms  (stdev {figures['pass_stdev_ms']:.1f})")
-    print(f"  python -c 'import azaion' {figures['import_ms']:4.1f} ms  (stdev {figures['import_stdev_ms']:.1f})")
+    imported, stdev = figures["import_ms"], figures["import_stdev_ms"]
+    print(f"  python -c 'import azaion' {imported:4.1f} ms  (stdev {stdev:.1f})")
     print(f"  difference            {figures['difference_ms']:8.1f} ms  ratio {figures['ratio']:.2f}x")
-    print(f"  -X importtime: azaion {figures['importtime_azaion_ms']:.1f} ms cumulative, "
-          f"{figures['modules_imported']} modules imported")
+    print(
+        f"  -X importtime: azaion {figures['importtime_azaion_ms']:.1f} ms cumulative, "
+        f"{figures['modules_imported']} modules imported"
+    )
     heavy = figures["heavy_modules_imported"]
     print(f"  {', '.join(LAZY)} imported: {', '.join(heavy) if heavy else 'none (lazy, as intended)'}")
     other = figures["other_dependencies_imported"]

@@ -34,7 +34,6 @@ sys.path.insert(0, str(HERE))
 from check_wheel import find_pythons  # noqa: E402
 
 
-
 def log(message: str) -> None:
     print(message, flush=True)
 
@@ -110,7 +109,9 @@ def build_sdist(outdir: Path) -> Path:
     return built[-1]
 
 
-def build_wheel(sdist: Path, python: str, version: tuple, outdir: Path, tools_root: Path, isolated: bool) -> Path:
+def build_wheel(
+    sdist: Path, python: str, version: tuple, outdir: Path, tools_root: Path, isolated: bool
+) -> Path:
     """One interpreter: unpack the sdist, build, repair and strip; the repaired wheel's path."""
     frontend = build_frontend(python, version, tools_root) if isolated else python
     with tempfile.TemporaryDirectory(prefix=f"azaion-cp{version[0]}{version[1]}-") as tmp:
@@ -134,20 +135,31 @@ def build_wheel(sdist: Path, python: str, version: tuple, outdir: Path, tools_ro
         repaired = sorted(set(outdir.glob("*.whl")) - before)
         if len(repaired) != 1:
             raise SystemExit(f"auditwheel wrote {repaired} for {built.name}")
-        log(f"  {built.name}: {built.stat().st_size:,} bytes -> {repaired[0].name}: "
-            f"{repaired[0].stat().st_size:,} bytes (repaired, stripped)")
+        log(
+            f"  {built.name}: {built.stat().st_size:,} bytes -> {repaired[0].name}: "
+            f"{repaired[0].stat().st_size:,} bytes (repaired, stripped)"
+        )
         return repaired[0]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--python", action="append", default=[],
-                        help="build with this interpreter only (repeatable; default: every CPython found)")
+    parser.add_argument(
+        "--python",
+        action="append",
+        default=[],
+        help="build with this interpreter only (repeatable; default: every CPython found)",
+    )
     parser.add_argument("--outdir", type=Path, default=ROOT / "wheelhouse")
-    parser.add_argument("--no-sdist", action="store_true", help="build the sdist in a temporary directory only")
+    parser.add_argument(
+        "--no-sdist", action="store_true", help="build the sdist in a temporary directory only"
+    )
     parser.add_argument("--no-check", action="store_true", help="skip build_tools/check_wheel.py")
-    parser.add_argument("--no-isolation", action="store_true",
-                        help="build with the given interpreter's own setuptools and Cython (faster; tests)")
+    parser.add_argument(
+        "--no-isolation",
+        action="store_true",
+        help="build with the given interpreter's own setuptools and Cython (faster; tests)",
+    )
     args = parser.parse_args(argv)
     if not sys.platform.startswith("linux"):
         raise SystemExit("build_wheels.py builds manylinux wheels on Linux; elsewhere use cibuildwheel")
@@ -156,7 +168,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.python:
         pythons = {}
         for python in args.python:
-            out = run([python, "-c", "import sys; print(*sys.version_info[:2], sys.executable)"]).stdout.split()
+            out = run(
+                [python, "-c", "import sys; print(*sys.version_info[:2], sys.executable)"]
+            ).stdout.split()
             pythons[(int(out[0]), int(out[1]))] = out[2]
     else:
         pythons = find_pythons()
@@ -176,8 +190,14 @@ def main(argv: list[str] | None = None) -> int:
         for version, python in pythons.items():
             log(f"cp{version[0]}{version[1]}")
             t0 = time.monotonic()
-            wheels.append((build_wheel(sdist, python, version, outdir, ROOT / "build" / "wheel-tools",
-                                       not args.no_isolation), python))
+            wheels.append(
+                (
+                    build_wheel(
+                        sdist, python, version, outdir, ROOT / "build" / "wheel-tools", not args.no_isolation
+                    ),
+                    python,
+                )
+            )
             log(f"  built in {time.monotonic() - t0:.0f} s")
     log(f"{len(wheels)} wheels in {time.monotonic() - started:.0f} s, in {outdir}")
     if args.no_check:

@@ -42,8 +42,12 @@ PROTECTED = ("security", "api_client", "cdn_manager", "hardware_service", "crede
 COMPILED = PROTECTED + ("constants", "user")
 SOURCE_SUFFIXES = (".pyx", ".pxd", ".pxi", ".c", ".cpp", ".h", ".html")
 EXTENSION_SUFFIXES = (".so", ".pyd")
-REQUIRED = ("azaion/__init__.py", "azaion/py.typed", "azaion/__pyinstaller/__init__.py",
-            "azaion/__pyinstaller/hook-azaion.py")
+REQUIRED = (
+    "azaion/__init__.py",
+    "azaion/py.typed",
+    "azaion/__pyinstaller/__init__.py",
+    "azaion/__pyinstaller/hook-azaion.py",
+)
 INSTALL_TIMEOUT = 300
 HOOK_ENTRY_POINT = "hook-dirs = azaion.__pyinstaller:get_hook_dirs"
 
@@ -75,7 +79,7 @@ def string_tables(data: bytes) -> list[bytes]:
     for match in ZLIB_HEADERS.finditer(data):
         stream = zlib.decompressobj()
         try:
-            out = stream.decompress(data[match.start():match.start() + (4 << 20)], 16 << 20)
+            out = stream.decompress(data[match.start() : match.start() + (4 << 20)], 16 << 20)
         except zlib.error:
             continue
         if stream.eof and len(out) >= 64:
@@ -95,19 +99,23 @@ def elf_facts(data: bytes) -> dict | None:
     is64, little = data[4] == 2, data[5] == 1
     end = "<" if little else ">"
     if is64:
-        shoff, = struct.unpack_from(end + "Q", data, 0x28)
+        (shoff,) = struct.unpack_from(end + "Q", data, 0x28)
         shentsize, shnum, shstrndx = struct.unpack_from(end + "HHH", data, 0x3A)
-        fmt, fields = end + "IIQQQQIIQQ", ("name", "type", "flags", "addr", "offset", "size", "link", "info",
-                                           "align", "entsize")
+        fmt, fields = (
+            end + "IIQQQQIIQQ",
+            ("name", "type", "flags", "addr", "offset", "size", "link", "info", "align", "entsize"),
+        )
     else:
-        shoff, = struct.unpack_from(end + "I", data, 0x20)
+        (shoff,) = struct.unpack_from(end + "I", data, 0x20)
         shentsize, shnum, shstrndx = struct.unpack_from(end + "HHH", data, 0x2E)
-        fmt, fields = end + "IIIIIIIIII", ("name", "type", "flags", "addr", "offset", "size", "link", "info",
-                                           "align", "entsize")
+        fmt, fields = (
+            end + "IIIIIIIIII",
+            ("name", "type", "flags", "addr", "offset", "size", "link", "info", "align", "entsize"),
+        )
     sections = [dict(zip(fields, struct.unpack_from(fmt, data, shoff + i * shentsize))) for i in range(shnum)]
 
     def cstr(offset: int) -> str:
-        return data[offset:data.index(b"\0", offset)].decode("latin-1")
+        return data[offset : data.index(b"\0", offset)].decode("latin-1")
 
     names_at = sections[shstrndx]["offset"]
     for s in sections:
@@ -166,8 +174,10 @@ def docstrings_of(source: Path) -> list[str]:
 def signature_prefixes_of(source: Path) -> list[str]:
     """How embedsignature would begin the doc of each def/cpdef/class of a .pyx: "name(first"."""
     found = []
-    pattern = re.compile(r"^\s*(?:cpdef|def|cdef\s+class|class)\s+(?:[\w.]+\s+)*?(\w+)\s*\(\s*([\w.]+)(?:\s+(\w+))?",
-                         re.MULTILINE)
+    pattern = re.compile(
+        r"^\s*(?:cpdef|def|cdef\s+class|class)\s+(?:[\w.]+\s+)*?(\w+)\s*\(\s*([\w.]+)(?:\s+(\w+))?",
+        re.MULTILINE,
+    )
     for name, first, second in pattern.findall(source.read_text(encoding="utf-8")):
         found.append(f"{name}({first} {second}" if second else f"{name}({first}")
         if second:
@@ -186,8 +196,9 @@ def qualified_names(text: bytes, module: str) -> list[str]:
     return sorted({m.decode() for m in pattern.findall(text)})
 
 
-def check_binary(name: str, module: str, data: bytes, sources: Path | None, failures: Failures,
-                 verbose: bool = False) -> None:
+def check_binary(
+    name: str, module: str, data: bytes, sources: Path | None, failures: Failures, verbose: bool = False
+) -> None:
     text = readable_text(data)
     where = f"{name}:"
     for match in SIGNATURE.finditer(text):
@@ -200,24 +211,35 @@ def check_binary(name: str, module: str, data: bytes, sources: Path | None, fail
         for line in docstrings_of(source):
             failures.check(line.encode() not in text, f"{where} docstring of {source.name}: {line[:60]!r}")
         for prefix in signature_prefixes_of(source):
-            failures.check(re.search(re.escape(prefix.encode()) + rb"[,)=]", text) is None,
-                           f"{where} embedded signature of {source.name}: {prefix!r}...")
+            failures.check(
+                re.search(re.escape(prefix.encode()) + rb"[,)=]", text) is None,
+                f"{where} embedded signature of {source.name}: {prefix!r}...",
+            )
         for ident in cdef_globals_of(source):
-            failures.check(re.search(rb"\b" + ident.encode() + rb"\b", text) is None,
-                           f"{where} name of the cdef global {ident}")
+            failures.check(
+                re.search(rb"\b" + ident.encode() + rb"\b", text) is None,
+                f"{where} name of the cdef global {ident}",
+            )
     elf = elf_facts(data)
     if elf is not None:
         symtab = [s for s in elf["sections"] if s == ".symtab" or s.startswith((".debug", ".zdebug"))]
         failures.check(not symtab, f"{where} not stripped: sections {symtab}")
-        extra = [s for s in elf["exported"]
-                 if s not in (f"PyInit_{module}", "_init", "_fini") and not s.startswith("__pyx_module_is_main_")]
+        extra = [
+            s
+            for s in elf["exported"]
+            if s not in (f"PyInit_{module}", "_init", "_fini") and not s.startswith("__pyx_module_is_main_")
+        ]
         failures.check(not extra, f"{where} exports {extra[:5]} besides PyInit_{module}")
-        absolute = [p for p in elf["rpaths"] for part in p.split(":") if part and not part.startswith("$ORIGIN")]
+        absolute = [
+            p for p in elf["rpaths"] for part in p.split(":") if part and not part.startswith("$ORIGIN")
+        ]
         failures.check(not absolute, f"{where} absolute RPATH/RUNPATH {absolute} (the build machine's paths)")
     if verbose:
         names = qualified_names(text, module)
-        print(f"  {name}: {len(data):,} bytes; traceback names still present: {len(names)}"
-              + (f" (e.g. {', '.join(names[:4])})" if names else ""))
+        print(
+            f"  {name}: {len(data):,} bytes; traceback names still present: {len(names)}"
+            + (f" (e.g. {', '.join(names[:4])})" if names else "")
+        )
 
 
 # -- what a wheel holds ----------------------------------------------------------------------
@@ -246,8 +268,10 @@ def check_contents(path: Path, sources: Path | None, failures: Failures, verbose
         dist_info = dist_info.pop()
         for name in names:
             top = name.split("/")[0]
-            failures.check(top in ("azaion", dist_info) or top.startswith("azaion.libs"),
-                           f"unexpected top-level entry {name}")
+            failures.check(
+                top in ("azaion", dist_info) or top.startswith("azaion.libs"),
+                f"unexpected top-level entry {name}",
+            )
             failures.check(not name.endswith(SOURCE_SUFFIXES), f"source file in wheel: {name}")
         for module in PROTECTED:
             leaked = [n for n in names if re.fullmatch(rf"azaion/{module}\.py[cio]?", n)]
@@ -256,11 +280,17 @@ def check_contents(path: Path, sources: Path | None, failures: Failures, verbose
             failures.check(required in names, f"missing {required}")
         entry_points = f"{dist_info}/entry_points.txt"
         text = wheel.read(entry_points).decode() if entry_points in names else ""
-        failures.check("[pyinstaller40]" in text and HOOK_ENTRY_POINT in text.replace('"', ""),
-                       f"no pyinstaller40 entry point '{HOOK_ENTRY_POINT}' in {entry_points}")
+        failures.check(
+            "[pyinstaller40]" in text and HOOK_ENTRY_POINT in text.replace('"', ""),
+            f"no pyinstaller40 entry point '{HOOK_ENTRY_POINT}' in {entry_points}",
+        )
         check_record(wheel, f"{dist_info}/RECORD", failures)
         for module in COMPILED:
-            built = [n for n in names if re.fullmatch(rf"azaion/{module}\.[^/]*", n) and n.endswith(EXTENSION_SUFFIXES)]
+            built = [
+                n
+                for n in names
+                if re.fullmatch(rf"azaion/{module}\.[^/]*", n) and n.endswith(EXTENSION_SUFFIXES)
+            ]
             if not failures.check(len(built) == 1, f"expected one compiled azaion.{module}, found {built}"):
                 continue
             if module in PROTECTED:
@@ -283,8 +313,10 @@ def find_pythons(lowest: tuple[int, int] = (3, 9), highest: tuple[int, int] = (3
         if found:
             candidates.append(Path(found))
     pythons: dict[tuple[int, int], str] = {}
-    probe = ("import sys, sysconfig; print(sys.implementation.name, *sys.version_info[:2], "
-             "int(bool(sysconfig.get_config_var('Py_GIL_DISABLED'))), sys.executable)")
+    probe = (
+        "import sys, sysconfig; print(sys.implementation.name, *sys.version_info[:2], "
+        "int(bool(sysconfig.get_config_var('Py_GIL_DISABLED'))), sys.executable)"
+    )
     for candidate in candidates:
         try:
             out = subprocess.run([str(candidate), "-c", probe], capture_output=True, text=True, timeout=30)
@@ -320,20 +352,29 @@ def check_install(wheel: Path, python: str, failures: Failures) -> None:
         vpython = str(bindir / "python")
         env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "AZAION_", "VIRTUAL_ENV"))}
         steps = [
-            ("pip install", [vpython, "-m", "pip", "install", "-q", "--disable-pip-version-check", str(wheel)]),
+            (
+                "pip install",
+                [vpython, "-m", "pip", "install", "-q", "--disable-pip-version-check", str(wheel)],
+            ),
             ("pip check", [vpython, "-m", "pip", "check"]),
             ("azaion --help", [str(bindir / "azaion"), "--help"]),
             ("smoke test", [vpython, "-I", str(SMOKE), "--expect-prefix", str(venv)]),
         ]
         for label, command in steps:
             try:
-                run = subprocess.run(command, capture_output=True, text=True, cwd=tmp, env=env, timeout=INSTALL_TIMEOUT)
+                run = subprocess.run(
+                    command, capture_output=True, text=True, cwd=tmp, env=env, timeout=INSTALL_TIMEOUT
+                )
             except subprocess.TimeoutExpired:
                 # pip backtracks for a very long time over conflicting requirements.
-                failures.append(f"{label} in a fresh venv took over {INSTALL_TIMEOUT} s (conflicting dependencies?)")
+                failures.append(
+                    f"{label} in a fresh venv took over {INSTALL_TIMEOUT} s (conflicting dependencies?)"
+                )
                 return
-            if not failures.check(run.returncode == 0,
-                                  f"{label} in a fresh venv failed:\n{(run.stdout + run.stderr).strip()[-2000:]}"):
+            if not failures.check(
+                run.returncode == 0,
+                f"{label} in a fresh venv failed:\n{(run.stdout + run.stderr).strip()[-2000:]}",
+            ):
                 return
             if label == "smoke test":
                 print("  " + run.stdout.strip().replace("\n", "\n  "))
@@ -345,7 +386,9 @@ def check_wheel(wheel: Path, python: str | None, install: bool, sources: Path | 
     check_contents(wheel, sources, failures, verbose)
     if install:
         python = python or python_for(wheel)
-        if failures.check(python is not None, f"no Python on this machine matches {wheel.name}; pass --python"):
+        if failures.check(
+            python is not None, f"no Python on this machine matches {wheel.name}; pass --python"
+        ):
             check_install(wheel, python, failures)
     return failures
 
@@ -354,10 +397,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("wheels", nargs="+", type=Path)
     parser.add_argument("--python", help="interpreter for the install check (default: one matching the tag)")
-    parser.add_argument("--no-install", action="store_true", help="skip the fresh-venv install and smoke test")
-    parser.add_argument("--sources", type=Path, default=ROOT / "azaion",
-                        help="the .pyx sources, to look for their docstrings in the binaries (default: %(default)s)")
-    parser.add_argument("-v", "--verbose", action="store_true", help="also print what the binaries still name")
+    parser.add_argument(
+        "--no-install", action="store_true", help="skip the fresh-venv install and smoke test"
+    )
+    parser.add_argument(
+        "--sources",
+        type=Path,
+        default=ROOT / "azaion",
+        help="the .pyx sources, to look for their docstrings in the binaries (default: %(default)s)",
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="also print what the binaries still name"
+    )
     args = parser.parse_args(argv)
     sources = args.sources if args.sources.is_dir() else None
     if sources is None:

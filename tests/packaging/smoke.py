@@ -25,18 +25,71 @@ PROTECTED = ("security", "api_client", "cdn_manager", "hardware_service", "crede
 COMPILED = PROTECTED + ("constants", "user")
 LAZY = ("boto3", "botocore", "yaml", "jwt", "requests")
 # Modules of the declared dependencies that the compiled code imports when it needs them.
-DEPENDENCIES = ("requests", "urllib3.util.retry", "jwt", "yaml", "boto3", "botocore.config", "s3transfer",
-                "cryptography.hazmat.primitives.keywrap", "platformdirs", "filelock", "tqdm")
-HIDDEN_METHODS = ("set_credentials", "set_token", "request", "send", "load_bytes", "upload_file",
-                  "load_big_file_cdn", "keys", "cdn", "download_big", "decrypt_cached", "write_cache",
-                  "session", "envelope_keys", "hardware")
-HIDDEN_SECURITY = ("SHARED_KEY", "integrity_error", "hardware_hash", "answer_challenge", "small_length",
-                   "ciphertext_length", "plaintext_length", "lp", "resource_keys", "segment_nonce", "commitment")
-PUBLIC_METHODS = ("set_credentials_from_dict", "login", "load_big_small_resource", "upload_big_small_resource",
-                  "close", "test_connection", "__enter__", "__exit__")
+DEPENDENCIES = (
+    "requests",
+    "urllib3.util.retry",
+    "jwt",
+    "yaml",
+    "boto3",
+    "botocore.config",
+    "s3transfer",
+    "cryptography.hazmat.primitives.keywrap",
+    "platformdirs",
+    "filelock",
+    "tqdm",
+)
+HIDDEN_METHODS = (
+    "set_credentials",
+    "set_token",
+    "request",
+    "send",
+    "load_bytes",
+    "upload_file",
+    "load_big_file_cdn",
+    "keys",
+    "cdn",
+    "download_big",
+    "decrypt_cached",
+    "write_cache",
+    "session",
+    "envelope_keys",
+    "hardware",
+)
+HIDDEN_SECURITY = (
+    "SHARED_KEY",
+    "integrity_error",
+    "hardware_hash",
+    "answer_challenge",
+    "small_length",
+    "ciphertext_length",
+    "plaintext_length",
+    "lp",
+    "resource_keys",
+    "segment_nonce",
+    "commitment",
+)
+PUBLIC_METHODS = (
+    "set_credentials_from_dict",
+    "login",
+    "load_big_small_resource",
+    "upload_big_small_resource",
+    "close",
+    "test_connection",
+    "__enter__",
+    "__exit__",
+)
 # Kinds of object whose __doc__ would come from our sources (slot wrappers carry CPython's own).
-DOC_CARRIERS = ("cython_function_or_method", "method_descriptor", "builtin_function_or_method",
-                "getset_descriptor", "member_descriptor", "function", "staticmethod", "classmethod", "property")
+DOC_CARRIERS = (
+    "cython_function_or_method",
+    "method_descriptor",
+    "builtin_function_or_method",
+    "getset_descriptor",
+    "member_descriptor",
+    "function",
+    "staticmethod",
+    "classmethod",
+    "property",
+)
 
 
 def closed_port() -> int:
@@ -65,17 +118,25 @@ def run(expect_prefix: str | None, visible: list) -> list:
 
     location = Path(azaion.__file__).resolve().parent
     if expect_prefix:
-        check(Path(expect_prefix).resolve() in location.parents,
-              f"azaion imported from {location}, not from {expect_prefix}", failures)
+        check(
+            Path(expect_prefix).resolve() in location.parents,
+            f"azaion imported from {location}, not from {expect_prefix}",
+            failures,
+        )
     heavy = [m for m in LAZY if m in sys.modules]
     check(not heavy, f"'import azaion' imported {heavy}", failures)
 
     for name in COMPILED:
         module = importlib.import_module(f"azaion.{name}")
-        check(module.__file__.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES)),
-              f"azaion.{name} is not compiled: {module.__file__}", failures)
+        check(
+            module.__file__.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES)),
+            f"azaion.{name} is not compiled: {module.__file__}",
+            failures,
+        )
     for path in location.rglob("*"):
-        source = path.suffix in (".pyx", ".pxd", ".c") or (path.stem in PROTECTED and path.suffix in (".py", ".pyc"))
+        source = path.suffix in (".pyx", ".pxd", ".c") or (
+            path.stem in PROTECTED and path.suffix in (".py", ".pyc")
+        )
         check(not source, f"source installed: {path.relative_to(location)}", failures)
 
     for name in PROTECTED:
@@ -86,9 +147,14 @@ def run(expect_prefix: str | None, visible: list) -> list:
                 check(not documented(value), f"azaion.{name}.{attr} has a docstring", failures)
                 for member, obj in vars(value).items():
                     if type(obj).__name__ in DOC_CARRIERS and member != "__doc__":
-                        check(not documented(obj, member), f"azaion.{name}.{attr}.{member} has a docstring or signature",
-                              failures)
-            elif type(value).__name__ in DOC_CARRIERS and getattr(value, "__module__", None) == module.__name__:
+                        check(
+                            not documented(obj, member),
+                            f"azaion.{name}.{attr}.{member} has a docstring or signature",
+                            failures,
+                        )
+            elif (
+                type(value).__name__ in DOC_CARRIERS and getattr(value, "__module__", None) == module.__name__
+            ):
                 check(not documented(value), f"azaion.{name}.{attr} has a docstring or signature", failures)
                 if name == "security":
                     failures.append(f"azaion.security.{attr} is a Python-visible function")
@@ -115,14 +181,21 @@ def run(expect_prefix: str | None, visible: list) -> list:
             failures.append(f"declared dependency does not import: {name} ({e})")
 
     os.environ["AZAION_HARDWARE_FINGERPRINT"] = "smoke-test"
-    check(azaion.HardwareService().hardware_hash == hashlib.sha256(b"smoke-test").hexdigest(),
-          "HardwareService hashes the fingerprint override wrongly", failures)
+    check(
+        azaion.HardwareService().hardware_hash == hashlib.sha256(b"smoke-test").hexdigest(),
+        "HardwareService hashes the fingerprint override wrongly",
+        failures,
+    )
     with tempfile.TemporaryDirectory() as cache:
-        os.environ.update(AZAION_CACHE_DIR=cache, AZAION_MAX_RETRIES="0", AZAION_BACKOFF="0",
-                          AZAION_CONNECT_TIMEOUT="2")
+        os.environ.update(
+            AZAION_CACHE_DIR=cache, AZAION_MAX_RETRIES="0", AZAION_BACKOFF="0", AZAION_CONNECT_TIMEOUT="2"
+        )
         with azaion.ApiClient(f"http://127.0.0.1:{closed_port()}") as client:
-            check(client.test_connection() is False, "test_connection() is not False against a closed port",
-                  failures)
+            check(
+                client.test_connection() is False,
+                "test_connection() is not False against a closed port",
+                failures,
+            )
     return failures
 
 
@@ -138,9 +211,12 @@ def main() -> int:
         print(f"FAIL {failure}")
     where = Path(azaion.__file__).parent
     if visible:
-        print(f"note: module-level def functions of protected modules, callable from Python: {', '.join(visible)}")
-    print(f"smoke {'FAILED' if failures else 'ok'}: azaion {azaion.__version__} from {where}, "
-          f"Python {sys.version.split()[0]} ({sys.platform})")
+        names = ", ".join(visible)
+        print(f"note: module-level def functions of protected modules, callable from Python: {names}")
+    print(
+        f"smoke {'FAILED' if failures else 'ok'}: azaion {azaion.__version__} from {where}, "
+        f"Python {sys.version.split()[0]} ({sys.platform})"
+    )
     return 1 if failures else 0
 
 

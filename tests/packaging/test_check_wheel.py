@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 import azaion.security
 import azaion.user
+import pytest
+
 from build_tools import check_wheel
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,24 +25,30 @@ def failures_for(module) -> list[str]:
     return failures
 
 
-@pytest.mark.parametrize("text", [
-    b"ApiClient.load_bytes(self, unicode filename, unicode folder)",
-    b"User(str id, str email, role)",
-    b"derive(bytes identity, bytes secret, str hardware)",
-    b"Credentials.__init__(self)",
-    b"open(self, envelope) -> bytes",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        b"ApiClient.load_bytes(self, unicode filename, unicode folder)",
+        b"User(str id, str email, role)",
+        b"derive(bytes identity, bytes secret, str hardware)",
+        b"Credentials.__init__(self)",
+        b"open(self, envelope) -> bytes",
+    ],
+)
 def test_signature_pattern_finds_embedded_signatures(text):
     assert check_wheel.SIGNATURE.search(text)
 
 
-@pytest.mark.parametrize("text", [
-    b"no credentials: call set_credentials_from_dict(email, password) first",
-    b"send(arg) -> send 'arg' into generator",
-    b"Cannot transpose memoryview with indirect dimension(s)",
-    b"PyObject *(PyObject *, PyObject *)",
-    b"%.200s() takes no keyword arguments",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        b"no credentials: call set_credentials_from_dict(email, password) first",
+        b"send(arg) -> send 'arg' into generator",
+        b"Cannot transpose memoryview with indirect dimension(s)",
+        b"PyObject *(PyObject *, PyObject *)",
+        b"%.200s() takes no keyword arguments",
+    ],
+)
 def test_signature_pattern_ignores_messages(text):
     assert not check_wheel.SIGNATURE.search(text)
 
@@ -84,19 +90,22 @@ def test_elf_facts_of_an_extension():
 def test_docstrings_and_globals_are_read_from_sources(tmp_path):
     source = tmp_path / "m.pyx"
     source.write_text(
-        '# cython: language_level=3\n'
+        "# cython: language_level=3\n"
         '"""Module docstring of enough length."""\n'
         'cdef bytes SECRET_THING = b"x"\n'
-        'cdef class Box:\n'
+        "cdef class Box:\n"
         '    """A box that holds things."""\n'
-        '    cpdef int put(self, str item,\n'
-        '                  int count=1):\n'
+        "    cpdef int put(self, str item,\n"
+        "                  int count=1):\n"
         '        """\n'
-        '        Put an item into the box.\n'
+        "        Put an item into the box.\n"
         '        """\n'
-        '        return 0\n'
+        "        return 0\n"
     )
-    assert check_wheel.docstrings_of(source) == ["Module docstring of enough length.", "A box that holds things.",
-                                                 "Put an item into the box."]
+    assert check_wheel.docstrings_of(source) == [
+        "Module docstring of enough length.",
+        "A box that holds things.",
+        "Put an item into the box.",
+    ]
     assert check_wheel.cdef_globals_of(source) == ["SECRET_THING"]
     assert "put(self" in check_wheel.signature_prefixes_of(source)

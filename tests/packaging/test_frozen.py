@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 UPLOADER = ("uploader@example.com", "correct horse battery staple")
 OPERATOR = ("operator@example.com", "a different long passphrase")
 
-LOADER = '''\
+LOADER = """\
 import hashlib
 import os
 import sys
@@ -46,7 +46,7 @@ def main():
 
 if __name__ == "__main__":
     main()
-'''
+"""
 
 
 def entry_points_from_pyproject() -> str:
@@ -73,7 +73,9 @@ def fake_distribution(where: Path) -> Path:
     (where / "azaion").symlink_to(ROOT / "azaion", target_is_directory=True)
     dist_info = where / f"azaion-{azaion.__version__}.dist-info"
     dist_info.mkdir()
-    (dist_info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: azaion\nVersion: {azaion.__version__}\n")
+    (dist_info / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: azaion\nVersion: {azaion.__version__}\n"
+    )
     (dist_info / "entry_points.txt").write_text(entry_points_from_pyproject())
     return where
 
@@ -105,8 +107,10 @@ def test_frozen_loader_loads_a_resource(published, tmp_path):
     try:
         import PyInstaller  # noqa: F401
     except ImportError:
-        pytest.fail("PyInstaller is not installed: add `pyinstaller` to requirements-dev.txt and run make venv "
-                    "(or run pytest with --skip-frozen)")
+        pytest.fail(
+            "PyInstaller is not installed: add `pyinstaller` to requirements-dev.txt and run make venv "
+            "(or run pytest with --skip-frozen)"
+        )
     api_url, data = published
     compiled = Path(azaion.api_client.__file__)
     assert compiled.parent == ROOT / "azaion" and compiled.suffix in (".so", ".pyd"), "run make compile first"
@@ -116,10 +120,29 @@ def test_frozen_loader_loads_a_resource(published, tmp_path):
     env["PYTHONPATH"] = str(fake_distribution(tmp_path / "site"))
     started = time.monotonic()
     freeze = subprocess.run(
-        [sys.executable, "-m", "PyInstaller", "--onedir", "--noconfirm", "--log-level", "WARN",
-         "--distpath", tmp_path / "dist", "--workpath", tmp_path / "work", "--specpath", tmp_path,
-         "--name", "loader", tmp_path / "loader.py"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "PyInstaller",
+            "--onedir",
+            "--noconfirm",
+            "--log-level",
+            "WARN",
+            "--distpath",
+            tmp_path / "dist",
+            "--workpath",
+            tmp_path / "work",
+            "--specpath",
+            tmp_path,
+            "--name",
+            "loader",
+            tmp_path / "loader.py",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert freeze.returncode == 0, freeze.stdout[-3000:] + freeze.stderr[-5000:]
     bundle = tmp_path / "dist" / "loader"
@@ -127,17 +150,37 @@ def test_frozen_loader_loads_a_resource(published, tmp_path):
     print(f"froze in {time.monotonic() - started:.0f} s: {size / 1e6:.0f} MB in {bundle}")
 
     packaged = {p.name for p in bundle.rglob("*") if "azaion" in p.parts}
-    for module in ("security", "api_client", "cdn_manager", "hardware_service", "credentials", "constants", "user"):
+    for module in (
+        "security",
+        "api_client",
+        "cdn_manager",
+        "hardware_service",
+        "credentials",
+        "constants",
+        "user",
+    ):
         assert any(n.startswith(f"{module}.") and n.endswith((".so", ".pyd")) for n in packaged), module
     assert not [n for n in packaged if n.endswith((".pyx", ".pxd", ".c"))]
 
     # A clean environment and another directory: nothing from this checkout or its venv is reachable.
-    run_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path / "home"),
-               "AZAION_CACHE_DIR": str(tmp_path / "loader-cache"), "XDG_DATA_HOME": str(tmp_path / "data"),
-               "AZAION_BACKOFF": "0", "LOADER_EMAIL": OPERATOR[0], "LOADER_PASSWORD": OPERATOR[1]}
+    run_env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(tmp_path / "home"),
+        "AZAION_CACHE_DIR": str(tmp_path / "loader-cache"),
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+        "AZAION_BACKOFF": "0",
+        "LOADER_EMAIL": OPERATOR[0],
+        "LOADER_PASSWORD": OPERATOR[1],
+    }
     (tmp_path / "elsewhere").mkdir()
-    loaded = subprocess.run([bundle / "loader", api_url, "detector.onnx", "models"], cwd=tmp_path / "elsewhere",
-                            env=run_env, capture_output=True, text=True, timeout=300)
+    loaded = subprocess.run(
+        [bundle / "loader", api_url, "detector.onnx", "models"],
+        cwd=tmp_path / "elsewhere",
+        env=run_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert loaded.returncode == 0, loaded.stdout + loaded.stderr
     lines = dict(line.split(" ", 1) for line in loaded.stdout.splitlines())
     assert lines["frozen"].startswith("True api_client.")

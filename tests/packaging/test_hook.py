@@ -40,8 +40,10 @@ def test_hook_dir_holds_the_hook():
 
 def test_entry_point_names_the_hook_dirs():
     text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
-    assert re.search(r'\[project\.entry-points\.pyinstaller40\]\s*\nhook-dirs = "azaion\.__pyinstaller:get_hook_dirs"',
-                     text)
+    assert re.search(
+        r'\[project\.entry-points\.pyinstaller40\]\s*\nhook-dirs = "azaion\.__pyinstaller:get_hook_dirs"',
+        text,
+    )
     assert re.search(r'packages = \[[^\]]*"azaion\.__pyinstaller"', text)
 
 

@@ -23,9 +23,19 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_wheel_for_this_interpreter_passes_its_checks(tmp_path):
     out = tmp_path / "wheelhouse"
     result = subprocess.run(
-        [sys.executable, ROOT / "build_tools" / "build_wheels.py", "--python", sys.executable, "--outdir", out,
-         "--no-isolation"],
-        cwd=ROOT, capture_output=True, text=True, timeout=900,
+        [
+            sys.executable,
+            ROOT / "build_tools" / "build_wheels.py",
+            "--python",
+            sys.executable,
+            "--outdir",
+            out,
+            "--no-isolation",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     print(result.stdout)
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
@@ -39,6 +49,11 @@ def test_wheel_for_this_interpreter_passes_its_checks(tmp_path):
     [sdist] = out.glob("azaion-*.tar.gz")
     with tarfile.open(sdist) as archive:
         names = {"/".join(n.split("/")[1:]) for n in archive.getnames()}
-    assert {"azaion/security.pyx", "azaion/security.pxd", "azaion/__pyinstaller/hook-azaion.py", "setup.py",
-            "pyproject.toml"} <= names
+    assert {
+        "azaion/security.pyx",
+        "azaion/security.pxd",
+        "azaion/__pyinstaller/hook-azaion.py",
+        "setup.py",
+        "pyproject.toml",
+    } <= names
     assert not [n for n in names if n.endswith((".c", ".so", ".pyd", ".html"))]
