@@ -1,9 +1,9 @@
 """`make bench`: every row of docs/performance.md, each beside its reference, in one table.
 
-    python -m benchmarks                       64 and 512 MiB, every row (~5 min here)
-    python -m benchmarks --large               adds 2048 MiB
-    python -m benchmarks --quick               a smoke run: 4 and 16 MiB, fewer runs, short load
-    python -m benchmarks --sizes 128 --rows 1,2 --runs 7 --json out.json
+python -m benchmarks                       64 and 512 MiB, every row (~5 min here)
+python -m benchmarks --large               adds 2048 MiB
+python -m benchmarks --quick               a smoke run: 4 and 16 MiB, fewer runs, short load
+python -m benchmarks --sizes 128 --rows 1,2 --runs 7 --json out.json
 """
 
 from __future__ import annotations
@@ -16,13 +16,15 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.harness import MiB, Env, log, render
+from benchmarks.harness import Env, MiB, render
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", help="resource sizes in MiB, comma-separated (default 64,512)")
-    parser.add_argument("--large", action="store_true", help="add a 2048 MiB resource (moto needs ~8 GiB for it)")
+    parser.add_argument(
+        "--large", action="store_true", help="add a 2048 MiB resource (moto needs ~8 GiB for it)"
+    )
     parser.add_argument("--quick", action="store_true", help="smoke run: 4 and 16 MiB, 2 runs, 3 s of load")
     parser.add_argument("--runs", type=int, help="runs per figure (default 5; 3 at 512 MiB and above)")
     parser.add_argument("--rows", default="1,2,3,4,5,6", help="rows to run (default all: 1,2,3,4,5,6)")
@@ -54,8 +56,11 @@ def main(argv: list[str] | None = None) -> int:
     import azaion
 
     started = time.perf_counter()
-    print(f"azaion {azaion.__version__} benchmarks, Python {sys.version.split()[0]}, "
-          f"{azaion.api_client.__file__.rsplit('/', 1)[-1]}", flush=True)
+    print(
+        f"azaion {azaion.__version__} benchmarks, Python {sys.version.split()[0]}, "
+        f"{azaion.api_client.__file__.rsplit('/', 1)[-1]}",
+        flush=True,
+    )
     rows = []
     work = Path(tempfile.mkdtemp(prefix="azaion-bench-"))
     env = None
@@ -86,9 +91,12 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(render(rows))
     missed = [r for r in rows if r.ok is False]
-    print(f"\n{len(rows)} figures in {time.perf_counter() - started:.0f} s; medians; ratio = client / reference "
-          "(row 1 naive: naive / client; row 4: multiple of the resource size); "
-          + ("every target met" if not missed else f"{len(missed)} target(s) missed"))
+    print(
+        f"\n{len(rows)} figures in {time.perf_counter() - started:.0f} s; medians; "
+        "ratio = client / reference "
+        "(row 1 naive: naive / client; row 4: multiple of the resource size); "
+        + ("every target met" if not missed else f"{len(missed)} target(s) missed")
+    )
     if args.json:
         Path(args.json).write_text(json.dumps([r.__dict__ for r in rows], indent=1, default=str))
     return 0

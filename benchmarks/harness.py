@@ -61,8 +61,17 @@ class Row:
 
         ok = "-" if self.ok is None else ("yes" if self.ok else "NO")
         ratio = "-" if self.ratio is None else f"{self.ratio:.2f}"
-        return [self.row, self.what, self.size, num(self.value), self.reference, num(self.ref_value), ratio,
-                self.target, ok]
+        return [
+            self.row,
+            self.what,
+            self.size,
+            num(self.value),
+            self.reference,
+            num(self.ref_value),
+            ratio,
+            self.target,
+            ok,
+        ]
 
 
 HEADINGS = ["row", "measured", "size", "client", "reference", "ref.", "ratio", "target", "met"]
@@ -139,8 +148,13 @@ class Env:
         if self._s3 is None:
             import boto3
 
-            self._s3 = boto3.session.Session().client("s3", endpoint_url=self.s3_host, region_name=self.region,
-                                                      aws_access_key_id=S3_KEY, aws_secret_access_key=S3_SECRET)
+            self._s3 = boto3.session.Session().client(
+                "s3",
+                endpoint_url=self.s3_host,
+                region_name=self.region,
+                aws_access_key_id=S3_KEY,
+                aws_secret_access_key=S3_SECRET,
+            )
         return self._s3
 
     def operator_cache(self, name: str) -> Path:
@@ -154,15 +168,22 @@ class Env:
     def get_body(self, name: str) -> dict:
         import hashlib
 
-        return {"fileName": name, "password": self.operator_password,
-                "hardware": hashlib.sha256(FINGERPRINT.encode()).hexdigest()}
+        return {
+            "fileName": name,
+            "password": self.operator_password,
+            "hardware": hashlib.sha256(FINGERPRINT.encode()).hexdigest(),
+        }
 
     def envelope(self, name: str) -> bytes:
         """The raw answer of POST /resources/get for the operator (the small part, sealed)."""
         import requests
 
-        response = requests.post(f"{self.url}/resources/get/{FOLDER}", json=self.get_body(name), timeout=30,
-                                 headers={"Authorization": f"Bearer {self.token()}"})
+        response = requests.post(
+            f"{self.url}/resources/get/{FOLDER}",
+            json=self.get_body(name),
+            timeout=30,
+            headers={"Authorization": f"Bearer {self.token()}"},
+        )
         response.raise_for_status()
         return response.content
 
@@ -172,8 +193,9 @@ class Env:
 
         from tests.reference import envelope
 
-        keys = envelope.user_keys(self.operator_email, self.operator_password,
-                                  hashlib.sha256(FINGERPRINT.encode()).hexdigest())
+        keys = envelope.user_keys(
+            self.operator_email, self.operator_password, hashlib.sha256(FINGERPRINT.encode()).hexdigest()
+        )
         return envelope.open_(keys, self.envelope(name))
 
     def big_key(self, name: str) -> str:

@@ -54,8 +54,15 @@ def run(url: str, body: str, token: str, seconds: float, clients: int) -> dict:
     def pct(p: float) -> float:
         return every[min(n - 1, int(p / 100 * n))] * 1000 if n else float("nan")
 
-    return {"requests": n, "seconds": elapsed, "rps": n / elapsed, "p50_ms": pct(50), "p99_ms": pct(99),
-            "errors": sum(errors), "tool": "python threads + requests"}
+    return {
+        "requests": n,
+        "seconds": elapsed,
+        "rps": n / elapsed,
+        "p50_ms": pct(50),
+        "p99_ms": pct(99),
+        "errors": sum(errors),
+        "tool": "python threads + requests",
+    }
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ import os
 import subprocess
 import sys
 
-from benchmarks.harness import FOLDER, MiB, ROOT, Env, Row, log, size_label
+from benchmarks.harness import FOLDER, ROOT, Env, MiB, Row, log, size_label
 from benchmarks.transfers import publish
 
 WARMUP = "memory-warmup.bin"
@@ -66,10 +66,27 @@ def child(argv: list[str]) -> None:
 
 
 def measure(env: Env, mode: str, name: str, cache_dir: str, size: int, email: str, password: str) -> dict:
-    command = [sys.executable, "-m", "benchmarks.memory", mode, env.url, email, password, name, WARMUP,
-               cache_dir, str(size)]
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600,
-                          env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    command = [
+        sys.executable,
+        "-m",
+        "benchmarks.memory",
+        mode,
+        env.url,
+        email,
+        password,
+        name,
+        WARMUP,
+        cache_dir,
+        str(size),
+    ]
+    done = subprocess.run(
+        command,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+    )
     if done.returncode:
         raise RuntimeError(f"memory child ({mode}) failed:\n{done.stderr[-2000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -87,15 +104,48 @@ def memory_rows(env: Env, size: int) -> list[Row]:
         # The first child starts with an empty cache (cold) and leaves it filled for the second.
         m = measure(env, mode, name, cache_dir, size, env.operator_email, env.operator_password)
         extra = (m["peak"] - m["baseline"]) / size
-        rows.append(Row("4", f"peak RSS, {mode} load", label, extra, "x", "resource size above baseline",
-                        None, extra, "<= 1.15", extra <= 1.15, 1,
-                        {"baseline_mib": m["baseline"] / MiB, "peak_mib": m["peak"] / MiB, "exact": m["exact"]}))
-    m = measure(env, "upload", f"memory-upload-{size // MiB}mib.bin", str(env.work / "memory-upload-cache"), size,
-                env.uploader_email, env.uploader_password)
+        rows.append(
+            Row(
+                "4",
+                f"peak RSS, {mode} load",
+                label,
+                extra,
+                "x",
+                "resource size above baseline",
+                None,
+                extra,
+                "<= 1.15",
+                extra <= 1.15,
+                1,
+                {"baseline_mib": m["baseline"] / MiB, "peak_mib": m["peak"] / MiB, "exact": m["exact"]},
+            )
+        )
+    m = measure(
+        env,
+        "upload",
+        f"memory-upload-{size // MiB}mib.bin",
+        str(env.work / "memory-upload-cache"),
+        size,
+        env.uploader_email,
+        env.uploader_password,
+    )
     extra = (m["peak"] - m["baseline"]) / size
-    rows.append(Row("4", "peak RSS, upload", label, extra, "x", "above baseline holding the input", None, extra,
-                    "<= 0.15", extra <= 0.15, 1,
-                    {"baseline_mib": m["baseline"] / MiB, "peak_mib": m["peak"] / MiB, "exact": m["exact"]}))
+    rows.append(
+        Row(
+            "4",
+            "peak RSS, upload",
+            label,
+            extra,
+            "x",
+            "above baseline holding the input",
+            None,
+            extra,
+            "<= 0.15",
+            extra <= 0.15,
+            1,
+            {"baseline_mib": m["baseline"] / MiB, "peak_mib": m["peak"] / MiB, "exact": m["exact"]},
+        )
+    )
     return rows
 
 

@@ -35,7 +35,9 @@ def main() -> None:
     parser.add_argument("--body", required=True)
     parser.add_argument("--log-level", default="warning")
     args = parser.parse_args()
-    uvicorn.run(make_app(Path(args.body).read_bytes()), host="127.0.0.1", port=args.port, log_level=args.log_level)
+    uvicorn.run(
+        make_app(Path(args.body).read_bytes()), host="127.0.0.1", port=args.port, log_level=args.log_level
+    )
 
 
 if __name__ == "__main__":

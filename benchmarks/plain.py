@@ -89,8 +89,15 @@ def plain_encrypt(data: bytes, name: str, folder: str = FOLDER) -> bytes:
     """The whole resource sealed in memory (tests/reference/resource.py's `encrypt`)."""
     from tests.reference import resource as ref
 
-    return ref.encrypt(data, shared_key=shared_key(), folder=folder, name=name, resource_key=os.urandom(32),
-                       salt=os.urandom(32), nonce_prefix=os.urandom(7))
+    return ref.encrypt(
+        data,
+        shared_key=shared_key(),
+        folder=folder,
+        name=name,
+        resource_key=os.urandom(32),
+        salt=os.urandom(32),
+        nonce_prefix=os.urandom(7),
+    )
 
 
 def plain_upload(s3, bucket: str, key: str, data: bytes) -> None:

@@ -56,16 +56,27 @@ def load(url: str, body: str, token: str, seconds: float, clients: int, work: Pa
     if wrk:
         script = work / "post.lua"
         script.write_text(LUA.format(body=body, token=token))
-        out = subprocess.run([wrk, "-t2", f"-c{clients}", f"-d{seconds:.0f}s", "--latency", "-s", str(script), url],
-                             capture_output=True, text=True, timeout=seconds + 60, check=True).stdout
+        out = subprocess.run(
+            [wrk, "-t2", f"-c{clients}", f"-d{seconds:.0f}s", "--latency", "-s", str(script), url],
+            capture_output=True,
+            text=True,
+            timeout=seconds + 60,
+            check=True,
+        ).stdout
         line = next(x for x in out.splitlines() if x.startswith("JSON "))
         result = json.loads(line[5:])
         result["rps"] = result["requests"] / result["seconds"]
         result["tool"] = "wrk -t2"
         return result
-    out = subprocess.run([sys.executable, "-m", "benchmarks.loadgen", url, body, token, str(seconds), str(clients)],
-                         cwd=ROOT, capture_output=True, text=True, timeout=seconds + 60, check=True,
-                         env=dict(os.environ, PYTHONPATH=str(ROOT))).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "benchmarks.loadgen", url, body, token, str(seconds), str(clients)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=seconds + 60,
+        check=True,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+    ).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
@@ -79,10 +90,23 @@ def server_rows(env: Env, seconds: float, clients: int = 16) -> list[Row]:
     (work / "body.bin").write_bytes(envelope)
     port = free_port()
     minimal_url = f"http://127.0.0.1:{port}"
-    minimal = subprocess.Popen([sys.executable, "-m", "benchmarks.minimal_app", "--port", str(port), "--body",
-                                str(work / "body.bin"), "--log-level", "warning"], cwd=ROOT,
-                               env=dict(os.environ, PYTHONPATH=str(ROOT)), stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+    minimal = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.minimal_app",
+            "--port",
+            str(port),
+            "--body",
+            str(work / "body.bin"),
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         wait_up(minimal_url)
         real_get = f"{env.url}/resources/get/{FOLDER}"
@@ -102,10 +126,44 @@ def server_rows(env: Env, seconds: float, clients: int = 16) -> list[Row]:
     ratio = real["rps"] / base["rps"]
     samples = {"real": real, "minimal": base}
     return [
-        Row("5", f"/resources/get rps ({real['tool']}, {clients} clients)", label, real["rps"], "rps",
-            "minimal FastAPI endpoint", base["rps"], ratio, ">= 0.5", ratio >= 0.5 and not real["errors"], 1, samples),
-        Row("5", "/resources/get p50 latency", label, real["p50_ms"], "ms", "minimal FastAPI endpoint", base["p50_ms"],
-            real["p50_ms"] / base["p50_ms"], "-", None, 1),
-        Row("5", "/resources/get p99 latency", label, real["p99_ms"], "ms", "minimal FastAPI endpoint", base["p99_ms"],
-            real["p99_ms"] / base["p99_ms"], "< 100 ms", real["p99_ms"] < 100, 1),
+        Row(
+            "5",
+            f"/resources/get rps ({real['tool']}, {clients} clients)",
+            label,
+            real["rps"],
+            "rps",
+            "minimal FastAPI endpoint",
+            base["rps"],
+            ratio,
+            ">= 0.5",
+            ratio >= 0.5 and not real["errors"],
+            1,
+            samples,
+        ),
+        Row(
+            "5",
+            "/resources/get p50 latency",
+            label,
+            real["p50_ms"],
+            "ms",
+            "minimal FastAPI endpoint",
+            base["p50_ms"],
+            real["p50_ms"] / base["p50_ms"],
+            "-",
+            None,
+            1,
+        ),
+        Row(
+            "5",
+            "/resources/get p99 latency",
+            label,
+            real["p99_ms"],
+            "ms",
+            "minimal FastAPI endpoint",
+            base["p99_ms"],
+            real["p99_ms"] / base["p99_ms"],
+            "< 100 ms",
+            real["p99_ms"] < 100,
+            1,
+        ),
     ]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 
 from benchmarks import plain
-from benchmarks.harness import FOLDER, MiB, Env, Row, log, median, resource_bytes, size_label, timed
+from benchmarks.harness import FOLDER, Env, MiB, Row, log, median, resource_bytes, size_label, timed
 
 
 def publish(env: Env, name: str, size: int) -> str:
@@ -40,10 +40,34 @@ def load_rows(env: Env, size: int, runs: int) -> list[Row]:
         naive.append(timed(lambda: plain.naive_load(path, small, name)))
     w, f, n = median(warm), median(floor), median(naive)
     rows = [
-        Row("1", "warm load", label, w, "s", "floor: read + decrypt in place", f, w / f, "<= 1.3", w / f <= 1.3,
-            runs, {"client": warm, "floor": floor}),
-        Row("1", "warm load", label, w, "s", "naive: concat + decrypt", n, n / w, ">= 3 (faster)", n / w >= 3,
-            runs, {"naive": naive}),
+        Row(
+            "1",
+            "warm load",
+            label,
+            w,
+            "s",
+            "floor: read + decrypt in place",
+            f,
+            w / f,
+            "<= 1.3",
+            w / f <= 1.3,
+            runs,
+            {"client": warm, "floor": floor},
+        ),
+        Row(
+            "1",
+            "warm load",
+            label,
+            w,
+            "s",
+            "naive: concat + decrypt",
+            n,
+            n / w,
+            ">= 3 (faster)",
+            n / w >= 3,
+            runs,
+            {"naive": naive},
+        ),
     ]
 
     log(f"cold load {label}: {runs} runs")
@@ -62,9 +86,22 @@ def load_rows(env: Env, size: int, runs: int) -> list[Row]:
     best_plain = min(median(get_object), median(downloads))
     which = "get_object" if median(get_object) <= median(downloads) else "download_fileobj"
     reference = best_plain + f
-    rows.append(Row("2", "cold load", label, c, "s", f"{which} + floor", reference, c / reference, "<= 1.2",
-                    c / reference <= 1.2, runs,
-                    {"client": cold, "get_object": get_object, "download_fileobj": downloads}))
+    rows.append(
+        Row(
+            "2",
+            "cold load",
+            label,
+            c,
+            "s",
+            f"{which} + floor",
+            reference,
+            c / reference,
+            "<= 1.2",
+            c / reference <= 1.2,
+            runs,
+            {"client": cold, "get_object": get_object, "download_fileobj": downloads},
+        )
+    )
     return rows
 
 
@@ -76,14 +113,29 @@ def upload_rows(env: Env, size: int, runs: int) -> list[Row]:
     s3, bucket = env.s3(), env.bucket
     log(f"upload {label}: {runs} runs")
     ours, encrypt, upload = [], [], []
+    box: list = []
     for _ in range(runs):
         ours.append(timed(lambda: env.uploader.upload_big_small_resource(data, name, FOLDER)))
-        box = []
+        box.clear()
         encrypt.append(timed(lambda: box.append(plain.plain_encrypt(data, name))))
         upload.append(timed(lambda: plain.plain_upload(s3, bucket, f"plain/{name}", box[0])))
         box.clear()
         s3.delete_object(Bucket=bucket, Key=f"plain/{name}")
     u = median(ours)
     reference = median([a + b for a, b in zip(encrypt, upload)])
-    return [Row("3", "upload", label, u, "s", "plain encrypt + boto3 upload", reference, u / reference, "<= 1.3",
-                u / reference <= 1.3, runs, {"client": ours, "encrypt": encrypt, "upload": upload})]
+    return [
+        Row(
+            "3",
+            "upload",
+            label,
+            u,
+            "s",
+            "plain encrypt + boto3 upload",
+            reference,
+            u / reference,
+            "<= 1.3",
+            u / reference <= 1.3,
+            runs,
+            {"client": ours, "encrypt": encrypt, "upload": upload},
+        )
+    ]
