@@ -116,13 +116,13 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        error = ApiError("request rejected" if exc.status_code >= 500 else None)
-        error.status = exc.status_code
-        error.code = _HTTP_CODES.get(exc.status_code, "BAD_REQUEST")
-        error.message = {
-            404: "no such route",
-            405: "method not allowed",
-        }.get(exc.status_code, error.message)
+        # Starlette's own: unknown route, wrong method. Its `detail` may be anything: not shown.
+        messages = {404: "no such route", 405: "method not allowed"}
+        error = ApiError(
+            messages.get(exc.status_code, "request rejected"),
+            status=exc.status_code,
+            code=_HTTP_CODES.get(exc.status_code, "BAD_REQUEST"),
+        )
         return error_response(error)
 
     @app.exception_handler(Exception)

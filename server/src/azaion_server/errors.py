@@ -15,10 +15,23 @@ class ApiError(Exception):
     code: str = "BAD_REQUEST"
     message: str = "the request is malformed"
 
-    def __init__(self, message: str | None = None, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        message: str | None = None,
+        headers: dict[str, str] | None = None,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+    ) -> None:
         self.message = message or type(self).message
         self.headers = headers or {}
+        self.status = status or type(self).status
+        self.code = code or type(self).code
         super().__init__(self.message)
+
+
+# Ids are 32-bit integers in every database the server runs on; larger ones are malformed.
+MAX_ID = 2**31 - 1
 
 
 class BadRequest(ApiError):

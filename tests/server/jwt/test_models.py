@@ -63,9 +63,25 @@ def test_round_trip(tokens: TokenService) -> None:
         (SECRET, _claims(role=None), "HS256"),
         (SECRET, _claims(nameid=None), "HS256"),
         (SECRET, _claims(nameid="not-a-number"), "HS256"),
+        (SECRET, _claims(nameid="99999999999999999999"), "HS256"),
+        (SECRET, _claims(nameid="0"), "HS256"),
+        (SECRET, _claims(nameid="client:7"), "HS256"),
         (SECRET, _claims(), "HS512"),  # an algorithm the server does not accept
     ],
-    ids=["signature", "expired", "audience", "issuer", "jti", "role", "nameid", "nameid-type", "alg"],
+    ids=[
+        "signature",
+        "expired",
+        "audience",
+        "issuer",
+        "jti",
+        "role",
+        "nameid",
+        "nameid-type",
+        "nameid-huge",
+        "nameid-zero",
+        "nameid-client",
+        "alg",
+    ],
 )
 def test_rejected(tokens: TokenService, secret: str, claims: dict, algorithm: str) -> None:
     token = pyjwt.encode(claims, secret, algorithm=algorithm)

@@ -154,6 +154,9 @@ def test_set_license_errors_are_opaque(api, body: dict) -> None:
         ("delete", "/users/999999/hardware", None),
         ("delete", "/users/999999", None),
         ("delete", "/users/not-a-number", None),
+        ("delete", "/users/99999999999999999999", None),
+        ("delete", "/users/0", None),
+        ("put", "/users/2147483648/role", {"role": "Admin"}),
         ("put", "/users/1/role", {"role": "Nope"}),
     ],
 )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
+from azaion_server.errors import MAX_ID
+
 
 class TokenClaims(BaseModel):
     """Claims checked on every authenticated call; `nameid` is the user id as a string."""
@@ -21,8 +23,11 @@ class TokenClaims(BaseModel):
 
     @property
     def user_id(self) -> int:
-        """`nameid` as the integer id of the users table."""
-        return int(self.nameid)
+        """`nameid` as the integer id of the users table; ValueError when it is not one."""
+        value = int(self.nameid) if self.nameid.isdigit() and len(self.nameid) <= 10 else 0
+        if not 0 < value <= MAX_ID:
+            raise ValueError("nameid is not a user id")
+        return value
 
 
 class LogoutResponse(BaseModel):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from azaion_server.errors import MAX_ID
 from azaion_server.licenses.schemas import HARDWARE_PATTERN
 from azaion_server.resources.entities import Resource
 
@@ -57,7 +58,7 @@ class ResourceQuery(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    id: int | None = None
+    id: int | None = Field(default=None, ge=1, le=MAX_ID)
     folder: str | None = Field(default=None, max_length=255)
     name: str | None = Field(default=None, description="a regular expression searched in the name")
     since: float | None = Field(default=None, description="modified at or after this time")

@@ -20,7 +20,7 @@ from azaion_server.licenses import models as licenses
 from azaion_server.licenses.schemas import LicenseInfo, LicenseUpdate
 from azaion_server.users import models
 from azaion_server.users.deps import ApiAdmin
-from azaion_server.users.schemas import RoleUpdate, Success, UserCreate, UserDetail, UserOut
+from azaion_server.users.schemas import RoleUpdate, Success, UserCreate, UserDetail, UserId, UserOut
 
 
 class OpaqueErrorsRoute(APIRoute):
@@ -59,27 +59,27 @@ def list_users(_admin: ApiAdmin, session: SessionDep) -> list[UserDetail]:
 
 
 @router.put("/{user_id}/role", response_model=UserOut)
-def set_role(user_id: int, body: RoleUpdate, _admin: ApiAdmin, session: SessionDep) -> UserOut:
+def set_role(user_id: UserId, body: RoleUpdate, _admin: ApiAdmin, session: SessionDep) -> UserOut:
     """Change a user's role (effective at once, even for tokens already issued)."""
     return UserOut.model_validate(models.set_role(session, user_id, body.role))
 
 
 @router.put("/{user_id}/license", response_model=LicenseInfo)
-def set_license(user_id: int, body: LicenseUpdate, _admin: ApiAdmin, session: SessionDep) -> LicenseInfo:
+def set_license(user_id: UserId, body: LicenseUpdate, _admin: ApiAdmin, session: SessionDep) -> LicenseInfo:
     """Create or replace a user's licence: plan, expiry and the folders it may read."""
     models.get_user(session, user_id)
     return licenses.info(licenses.set_license(session, user_id, body))
 
 
 @router.delete("/{user_id}/hardware", response_model=Success)
-def reset_hardware(user_id: int, _admin: ApiAdmin, session: SessionDep) -> Success:
+def reset_hardware(user_id: UserId, _admin: ApiAdmin, session: SessionDep) -> Success:
     """Unbind a user from its machine, so that it can use another one."""
     models.reset_hardware(session, user_id)
     return Success()
 
 
 @router.delete("/{user_id}", response_model=Success)
-def delete_user(user_id: int, _admin: ApiAdmin, session: SessionDep) -> Success:
+def delete_user(user_id: UserId, _admin: ApiAdmin, session: SessionDep) -> Success:
     """Delete a user; its tokens answer 401 from now on."""
     models.delete_user(session, user_id)
     return Success()

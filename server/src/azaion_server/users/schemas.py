@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field
 
+from azaion_server.errors import MAX_ID
 from azaion_server.licenses.schemas import LicenseInfo
 from azaion_server.users.entities import Role
+
+UserId = Annotated[int, Path(ge=1, le=MAX_ID, description="the user's id")]
 
 
 class UserCreate(BaseModel):
