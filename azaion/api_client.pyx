@@ -94,7 +94,7 @@ cdef str check_name(object value, str what):
         raise InvalidName(f"the {what} name {value!r} holds a path separator or a control character")
     if value.startswith(".") or value.strip() != value or value.endswith("."):
         raise InvalidName(f"the {what} name {value!r} may not start or end with a dot or a space")
-    if RESERVED_NAMES.match(value) or ":" in value:
+    if RESERVED_NAMES.match(value) or ":" in value or "%" in value:
         raise InvalidName(f"the {what} name {value!r} is reserved on some systems; choose another")
     return value
 
@@ -117,8 +117,8 @@ cdef str disk_name(str name):
     return f"{prefix}~{hashlib.sha256(encoded).hexdigest()[:32]}"
 
 
-def raise_for_response(response):
-    """Turn an HTTP answer of the Resource API into the exception it means (the one place)."""
+cdef raise_for_response(object response):
+    # The one place where an HTTP answer of the Resource API becomes an exception.
     cdef int status = response.status_code
     if status < 400:
         return
@@ -152,30 +152,6 @@ def raise_for_response(response):
     raise cls(message, code=code, status=status)
 
 
-def _retry_class():
-    # urllib3's Retry, with two changes: an unparsable Retry-After falls back to the backoff
-    # instead of failing, and one longer than AZAION_RETRY_AFTER_MAX ends the retries at once
-    # (the caller gets the answer, and the error says when to come back).
-    from urllib3.exceptions import MaxRetryError
-    from urllib3.util.retry import Retry
-
-    class CappedRetry(Retry):
-        def parse_retry_after(self, retry_after):
-            try:
-                return super().parse_retry_after(retry_after)
-            except Exception:
-                return None
-
-        def increment(self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None):
-            if response is not None and response.headers.get("Retry-After"):
-                wait = self.parse_retry_after(response.headers["Retry-After"])
-                if wait is not None and wait > constants.retry_after_max():
-                    raise MaxRetryError(_pool, url, error)
-            return super().increment(method, url, response, error, _pool, _stacktrace)
-
-    return CappedRetry
-
-
 cdef object make_session(str api_url):
     # One session per client: pooled keep-alive connections and one retry policy. Calls that
     # only read (login, resources/get, listings) are retried on network errors and 5xx; an
@@ -183,13 +159,12 @@ cdef object make_session(str api_url):
     import requests
     from requests.adapters import HTTPAdapter
 
-    retry = _retry_class()
+    from azaion._retry import CappedRetry as retry
+
     retries = constants.max_retries()
     factor = constants.backoff_factor()
     common = dict(
         backoff_factor=factor,
-        backoff_jitter=factor,
-        backoff_max=30,
         status_forcelist=(500, 502, 503, 504),
         respect_retry_after_header=True,
         raise_on_status=False,
@@ -590,27 +565,64 @@ cdef class ApiClient:
 
     cpdef upload_big_small_resource(self, bytes resource, str resource_name, str folder, object progress=None,
                                     str category=None, bint draft=False):
+        # One pass over the resource: the small part is sealed first (its length follows from
+        # the total alone), then the big part is sealed part by part while it streams to the CDN
+        # and into the uploader's cache file; the whole ciphertext never exists in memory.
         cdef ResourceEncryptor enc
+        cdef Py_ssize_t total, small_len
+        cdef unsigned char[::1] small_view
         check_name(folder, "folder")
         check_name(resource_name, "resource")
         enc = ResourceEncryptor.new(len(resource), folder, resource_name, DEFAULT_SEGMENT_SIZE)
-        ciphertext = enc.encrypt(resource)
-        small_len = small_length(len(ciphertext), constants.small_size_kb())
-        view = memoryview(ciphertext)
+        total = enc.ciphertext_len()
+        small_len = small_length(total, constants.small_size_kb())
+        enc.start(resource)
+        small_buffer = bytearray(small_len)
+        small_view = small_buffer
+        enc.read_into(small_view)
+        small = bytes(small_buffer)
         cdn = self.cdn()
-        key = big_key(folder, resource_name, view)
-        cdn.upload(key, view[small_len:], progress)
-        try:
-            response = self.upload_file(resource_name, bytes(view[:small_len]), folder, category, draft)
-        except AzaionError:
-            cdn.delete(key)  # the orphan this upload left; the published version stays
-            raise
-        cdn.delete_versions(folder, resource_name, key)  # earlier versions nobody can open any more
+        key = big_key(folder, resource_name, small)
         path = self.big_path(folder, resource_name)
+        tmp = path.with_name(f"{path.name}.{uuid.uuid4().hex}.incomplete")
+        cache_file = None
+        cached = False
         try:
-            self.write_cache(path, view[small_len:])
-        except CacheError as e:
-            log.warning("uploaded, but the local cache was not written: %s", e)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                cache_file = open(tmp, "wb")
+            except OSError as e:
+                log.warning("uploading without writing the local cache: cannot write %s (%s)", tmp, e.strerror)
+            try:
+                cache_failed = cdn.upload(key, enc, total - small_len, progress, cache_file)
+            finally:
+                enc.source = None
+                if cache_file is not None:
+                    try:
+                        cache_file.close()
+                    except OSError:
+                        cache_failed = 1
+            try:
+                response = self.upload_file(resource_name, small, folder, category, draft)
+            except AzaionError:
+                cdn.delete(key)  # the orphan this upload left; the published version stays
+                raise
+            cdn.delete_versions(folder, resource_name, key)  # earlier versions nobody can open any more
+            if cache_file is not None and not cache_failed:
+                try:
+                    with self.lock_for(path):
+                        os.replace(tmp, path)
+                    cached = True
+                except (OSError, CacheError) as e:
+                    log.warning("uploaded, but the local cache was not written: %s", e)
+            elif cache_file is not None:
+                log.warning("uploaded, but the local cache was not written: writing %s failed", tmp)
+        finally:
+            if not cached:
+                try:
+                    os.unlink(tmp)
+                except OSError:
+                    pass
         try:
             return response.json().get("resource")
         except (ValueError, AttributeError):
@@ -619,7 +631,9 @@ cdef class ApiClient:
     # -- registry ----------------------------------------------------------------------
 
     cdef str resource_path(self, str folder, str name):
-        return f"/resources/{check_name(folder, 'folder')}/{check_name(name, 'resource')}"
+        from urllib.parse import quote
+
+        return f"/resources/{quote(check_name(folder, 'folder'), safe='')}/{quote(check_name(name, 'resource'), safe='')}"
 
     def list_resources(self, **filters):
         """Resources this account may read, newest first, as dicts (see docs/protocol.md).

@@ -142,3 +142,20 @@ def test_tls_verification_is_on(isolated_env):
             assert "SSLError" in str(info.value)
         finally:
             server.shutdown()
+
+
+def test_backoff_doubles_with_jitter_and_is_capped():
+    from urllib3.exceptions import ReadTimeoutError
+
+    from azaion._retry import BACKOFF_CAP, CappedRetry
+
+    retry = CappedRetry(total=20, backoff_factor=0.5)
+    waits = []
+    for _ in range(12):
+        retry = retry.increment(method="GET", url="/x", error=ReadTimeoutError(None, "/x", "slow"))
+        waits.append(retry.get_backoff_time())
+    assert waits[0] == 0.0
+    assert 1.0 <= waits[1] <= 1.5 and 2.0 <= waits[2] <= 2.5
+    assert max(waits) == BACKOFF_CAP
+    samples = {CappedRetry(total=5, backoff_factor=0.5, history=retry.history[:3]).get_backoff_time() for _ in range(20)}
+    assert len(samples) > 1  # jitter: concurrent clients do not retry in lockstep

@@ -59,7 +59,8 @@ def server_env(e2e_database_url, s3_endpoint, tmp_path_factory) -> dict[str, str
         "AZAION_ARGON2_TIME_COST": "1",
         "AZAION_ARGON2_MEMORY_KIB": "1024",
         "AZAION_ARGON2_PARALLELISM": "1",
-        "AZAION_LOGIN_MAX_ATTEMPTS": "50",
+        "AZAION_LOGIN_MAX_ATTEMPTS": "8",
+        "AZAION_MAX_UPLOAD_BYTES": str(1 << 20),
         "AZAION_LOG_LEVEL": "WARNING",
     }
 
