@@ -6,7 +6,18 @@ import pytest
 from azaion_server.errors import InvalidName
 from azaion_server.names import check_name, check_upload_folder, is_valid_name
 
-VALID = ["models", "yolo-v8.onnx", "a", "x" * 255, "файл.bin", "name with spaces", "con-fig", "COM10"]
+VALID = [
+    "models",
+    "yolo-v8.onnx",
+    "a",
+    "x" * 255,
+    "файл.bin",
+    "name with spaces",
+    "con-fig",
+    "COM10",
+    "v1.0.bin",
+    "a.b c",
+]
 INVALID = [
     "",
     ".",
@@ -25,6 +36,15 @@ INVALID = [
     "LPT1",
     "com3.bin",
     "AUX ",
+    "trailing.",
+    "trailing ",
+    " leading",
+    "c:evil",
+    "stream:$DATA",
+    "%2e%2e%2f",
+    "100%",
+    "a%20b",
+    "COM1.tar.gz",
 ]
 
 

@@ -16,12 +16,19 @@ _DEVICE_NAMES = frozenset(
     | {"COM¹", "COM²", "COM³", "LPT¹", "LPT²", "LPT³"}
 )
 
+# Path separators; `:` (drive letters, NTFS streams); `%`, so that no name means one thing raw
+# and another URL-decoded (`%2e%2e%2f`).
+_FORBIDDEN_CHARACTERS = frozenset("/\\:%")
+
 
 def is_valid_name(name: str) -> bool:
     """True when `name` may be a folder or a file name (docs/protocol.md, INVALID_NAME)."""
-    if not name or len(name) > MAX_NAME_LENGTH or name.startswith("."):
+    if not name or len(name) > MAX_NAME_LENGTH:
         return False
-    if any(ch in "/\\" or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in name):
+    # Windows drops a trailing dot or space, so `a.` and `a ` would name the file `a` there.
+    if name[0] in ". " or name[-1] in ". ":
+        return False
+    if any(ch in _FORBIDDEN_CHARACTERS or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in name):
         return False
     stem = name.split(".", 1)[0].rstrip(" ").upper()
     return stem not in _DEVICE_NAMES
