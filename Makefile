@@ -12,6 +12,9 @@ $(STAMP): requirements-dev.txt server/pyproject.toml pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements-dev.txt
 	$(PY) -m pip install -q -e 'server[test]'
+	# The client, editable: the `azaion` command and the PyInstaller entry point in the venv;
+	# imports resolve to azaion/ here, where `make compile` rebuilds the extension in place.
+	$(PY) -m pip install -q --no-build-isolation --no-deps -e .
 	touch $@
 
 venv: $(STAMP)
