@@ -1,4 +1,5 @@
 # cython: language_level=3
+from azaion.security cimport ResourceEncryptor
 
 cdef class CDNCredentials:
     cdef readonly str host
@@ -21,7 +22,10 @@ cdef class CDNManager:
 
     cdef object client(self, bint uploader)
     cdef object open_download(self, str key, Py_ssize_t start)
-    cdef int upload(self, str key, object data, object progress) except -1
+    cdef int upload(self, str key, ResourceEncryptor source, Py_ssize_t length, object progress,
+                    object cache_file) except -1
+    cdef int send_parts(self, object client, str key, str upload_id, ResourceEncryptor source, Py_ssize_t length,
+                        Py_ssize_t part_size, object progress, object cache_file) except -1
     cdef object head(self, str key)
     cdef int delete_versions(self, str folder, str name, str keep) except -1
     cdef int delete(self, str key) except -1

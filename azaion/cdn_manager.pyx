@@ -4,8 +4,37 @@
 from azaion import constants
 from azaion.errors import CDNError, ConfigurationError, PermissionDenied, ResourceNotFound
 
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
+
+from azaion.security cimport ResourceEncryptor
+
 # The uploader key pair is optional: a server gives it only to roles that may upload.
 cdef tuple REQUIRED = ("host", "downloader_access_key", "downloader_access_secret")
+# Multipart uploads: S3 allows parts of 5 MiB and more (but the last), 10,000 parts at most.
+cdef Py_ssize_t MIB = 1024 * 1024
+cdef Py_ssize_t PART_SIZE = 8 * MIB
+cdef Py_ssize_t MAX_PARTS = 10000
+
+
+cdef bytes next_part(ResourceEncryptor source, Py_ssize_t size):
+    # The next `size` bytes of the ciphertext, sealed straight into a new bytes object (filled
+    # before anything else can see it, so boto3 sends it without a copy).
+    cdef bytes part = PyBytes_FromStringAndSize(NULL, size)
+    cdef unsigned char[::1] view
+    if size:
+        view = <unsigned char[:size]> <unsigned char*> PyBytes_AS_STRING(part)
+        if source.read_into(view) != size:
+            raise ValueError("the ciphertext stream ended early")
+    return part
+
+
+cdef int write_part(object cache_file, bytes part):
+    # The uploader's cache is a convenience: a full disk gives it up, not the upload.
+    try:
+        cache_file.write(part)
+    except OSError:
+        return 1
+    return 0
 
 
 cdef class CDNCredentials:
@@ -138,41 +167,91 @@ cdef class CDNManager:
         except (BotoCoreError, ClientError) as e:
             raise self.cdn_error(e, "read", key) from None
 
-    cdef int upload(self, str key, object data, object progress) except -1:
-        # Multipart and concurrent above the threshold (boto3's TransferConfig); `data` is any
-        # buffer, wrapped in a file object without a copy.
-        import io
-
-        from boto3.s3.transfer import TransferConfig
+    cdef int upload(self, str key, ResourceEncryptor source, Py_ssize_t length, object progress,
+                    object cache_file) except -1:
+        # The next `length` bytes of the encryptor's ciphertext stream to `key`, sealed part by
+        # part as they are sent: a multipart upload with AZAION_CONCURRENCY parts in flight, so
+        # the whole ciphertext never exists in memory. Each part is also written to `cache_file`
+        # (the uploader's cache) when one is given; returns 1 if that failed and was given up,
+        # else 0. A failed multipart upload is aborted: nothing is left on the CDN.
         from botocore.exceptions import BotoCoreError, ClientError
 
-        if self.transfer_config is None:
-            self.transfer_config = TransferConfig(
-                multipart_threshold=8 * 1024 * 1024,
-                multipart_chunksize=8 * 1024 * 1024,
-                max_concurrency=constants.transfer_concurrency(),
-                use_threads=True,
-            )
-        view = memoryview(data)
-        total = view.nbytes
-        state = [0]
-
-        def callback(int sent):
-            state[0] += sent
-            if progress is not None:
-                progress(min(state[0], total), total)
-
+        cdef Py_ssize_t part_size = PART_SIZE
+        cdef int cache_failed = 0
+        if (length + part_size - 1) // part_size > MAX_PARTS:
+            part_size = ((length + MAX_PARTS - 1) // MAX_PARTS + MIB - 1) // MIB * MIB
+        bucket = self.creds.bucket
         try:
-            self.client(True).upload_fileobj(
-                io.BytesIO(view), self.creds.bucket, key, Config=self.transfer_config, Callback=callback
-            )
+            client = self.client(True)
+            if length <= part_size:
+                part = next_part(source, length)
+                client.put_object(Bucket=bucket, Key=key, Body=part)
+                if cache_file is not None:
+                    cache_failed = write_part(cache_file, part)
+                if progress is not None:
+                    progress(length, length)
+                return cache_failed
+            upload_id = client.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
         except (BotoCoreError, ClientError) as e:
             raise self.cdn_error(e, "upload", key) from None
-        except Exception as e:
-            if type(e).__module__.startswith(("boto3", "botocore", "s3transfer")):
+        try:
+            cache_failed = self.send_parts(client, key, upload_id, source, length, part_size, progress, cache_file)
+        except BaseException as e:
+            try:
+                client.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
+            except Exception as abort_error:
+                import logging
+
+                logging.getLogger("azaion").warning("could not abort the multipart upload of %s: %s", key,
+                                                    type(abort_error).__name__)
+            if isinstance(e, (BotoCoreError, ClientError)):
                 raise self.cdn_error(e, "upload", key) from None
             raise
-        return 0
+        return cache_failed
+
+    cdef int send_parts(self, object client, str key, str upload_id, ResourceEncryptor source, Py_ssize_t length,
+                        Py_ssize_t part_size, object progress, object cache_file) except -1:
+        # The caller's thread seals the next part while up to `workers` earlier ones are on the
+        # wire (sockets, hashing and cryptography's bulk calls run without the GIL where they can).
+        from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        cdef Py_ssize_t produced = 0, sent = 0, size
+        cdef int number = 0, cache_failed = 0, workers = max(1, constants.transfer_concurrency())
+        bucket = self.creds.bucket
+        pending = {}
+        etags = {}
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="azaion-upload") as pool:
+            try:
+                while produced < length:
+                    size = min(part_size, length - produced)
+                    part = next_part(source, size)
+                    produced += size
+                    number += 1
+                    future = pool.submit(client.upload_part, Bucket=bucket, Key=key, UploadId=upload_id,
+                                         PartNumber=number, Body=part)
+                    pending[future] = (number, size)
+                    if cache_file is not None and not cache_failed:
+                        cache_failed = write_part(cache_file, part)
+                    del part
+                    while len(pending) >= workers or (produced == length and pending):
+                        finished, _ = wait(list(pending), return_when=FIRST_COMPLETED)
+                        for future in finished:
+                            part_number, part_len = pending.pop(future)
+                            etags[part_number] = future.result()["ETag"]
+                            sent += part_len
+                            if progress is not None:
+                                progress(sent, length)
+            except BaseException:
+                for future in pending:
+                    future.cancel()
+                raise
+        client.complete_multipart_upload(
+            Bucket=bucket, Key=key, UploadId=upload_id,
+            MultipartUpload={"Parts": [{"ETag": etags[n], "PartNumber": n} for n in sorted(etags)]},
+        )
+        return cache_failed
 
     cdef int delete(self, str key) except -1:
         from botocore.exceptions import BotoCoreError, ClientError

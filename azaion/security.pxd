@@ -16,11 +16,21 @@ cdef class ResourceEncryptor:
     cdef Py_ssize_t plaintext_len
     cdef Py_ssize_t segment_size
     cdef Py_ssize_t n_segments
+    # The ciphertext as a stream (start, read_into): what has been produced, and the one sealed
+    # segment that straddles two reads.
+    cdef object source
+    cdef Py_ssize_t position
+    cdef Py_ssize_t next_index
+    cdef bytearray scratch
+    cdef Py_ssize_t scratch_pos
+    cdef Py_ssize_t scratch_len
 
     @staticmethod
     cdef ResourceEncryptor new(Py_ssize_t plaintext_len, str folder, str name, Py_ssize_t segment_size)
     cdef Py_ssize_t ciphertext_len(self)
     cdef Py_ssize_t seal_segment(self, Py_ssize_t index, object plaintext, unsigned char[::1] out) except -1
+    cdef int start(self, object plaintext) except -1
+    cdef Py_ssize_t read_into(self, unsigned char[::1] out) except -1
     cdef bytes encrypt(self, object plaintext)
 
 
@@ -47,6 +57,7 @@ cdef class ResourceDecryptor:
     cdef bytes finish(self)
 
 
+cdef bytes output_buffer(Py_ssize_t n)
 cdef Py_ssize_t ciphertext_length(Py_ssize_t plaintext_len, Py_ssize_t segment_size)
 cdef Py_ssize_t plaintext_length(Py_ssize_t total_len, Py_ssize_t segment_size) except -2
 cdef Py_ssize_t small_length(Py_ssize_t total_len, int small_kb)

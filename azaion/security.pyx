@@ -16,6 +16,29 @@ from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 from libc.string cimport memcpy
 
+cdef extern from *:
+    """
+    #if defined(__linux__)
+    #include <sys/mman.h>
+    #endif
+    /* Ask for transparent huge pages over the 2 MiB-aligned inside of a fresh buffer: its first
+       touch then costs one fault per 2 MiB instead of one per 4 KiB, which for a large model is
+       most of the cost of a load (docs/performance.md). Linux only; a no-op elsewhere. */
+    static void azaion_advise_huge_pages(char *p, Py_ssize_t n) {
+    #if defined(__linux__) && defined(MADV_HUGEPAGE)
+        const uintptr_t huge = (uintptr_t)2 << 20;
+        uintptr_t start = ((uintptr_t)p + huge - 1) & ~(huge - 1);
+        uintptr_t end = ((uintptr_t)p + (uintptr_t)n) & ~(huge - 1);
+        if (end > start)
+            (void)madvise((void *)start, end - start, MADV_HUGEPAGE);
+    #else
+        (void)p;
+        (void)n;
+    #endif
+    }
+    """
+    void azaion_advise_huge_pages(char *p, Py_ssize_t n) nogil
+
 from azaion.constants cimport (
     DEFAULT_SEGMENT_SIZE,
     ENVELOPE_MIN_LEN,
@@ -31,6 +54,8 @@ cdef bytes MAGIC = b"AZRS"
 cdef int FORMAT_VERSION = 1
 cdef int ALGORITHM = 1
 cdef int ENVELOPE_VERSION = 1
+# Below this a buffer comes from the heap and its pages are mostly there already.
+cdef Py_ssize_t HUGE_PAGE_MIN = 8 * 1024 * 1024
 cdef bytes ENVELOPE_SALT = b"azaion/envelope/v1"
 cdef bytes ENVELOPE_INFO = b"azaion envelope v1: aes-256-cbc + hmac-sha256"
 cdef bytes RESOURCE_INFO = b"azaion resource v1"
@@ -72,6 +97,15 @@ cdef str answer_challenge(bytes key, str text, str iv_b64):
     padded = padder.update(text.encode("utf-8")) + padder.finalize()
     encryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).encryptor()
     return base64.b64encode(encryptor.update(padded) + encryptor.finalize()).decode("ascii")
+
+
+cdef bytes output_buffer(Py_ssize_t n):
+    # A bytes object of n bytes, not yet written, to be filled in place before anyone sees it:
+    # the one copy of a resource a load makes. Large ones get huge pages where the OS has them.
+    cdef bytes out = PyBytes_FromStringAndSize(NULL, n)
+    if n >= HUGE_PAGE_MIN:
+        azaion_advise_huge_pages(PyBytes_AS_STRING(out), n)
+    return out
 
 
 cdef Py_ssize_t ciphertext_length(Py_ssize_t plaintext_len, Py_ssize_t segment_size):
@@ -219,17 +253,64 @@ cdef class ResourceEncryptor:
         memcpy(&out[n], PyBytes_AS_STRING(tag), TAG_LEN)
         return n + TAG_LEN
 
+    cdef int start(self, object plaintext) except -1:
+        # Starts the ciphertext stream of plaintext (its length as given to new()) from byte 0.
+        source = memoryview(plaintext).cast("B")
+        if source.nbytes != self.plaintext_len:
+            raise ValueError("the plaintext is not the length the encryptor was made for")
+        self.source = source
+        self.position = 0
+        self.next_index = 0
+        self.scratch_pos = 0
+        self.scratch_len = 0
+        return 0
+
+    cdef Py_ssize_t read_into(self, unsigned char[::1] out) except -1:
+        # The next bytes of the ciphertext into out, which is filled unless the stream ends first;
+        # returns how many. Segments are sealed as they are reached, straight into out when they
+        # fit, so an upload never holds the whole ciphertext.
+        cdef Py_ssize_t n = out.shape[0], pos = 0, take, first, plain_len, sealed_len
+        cdef Py_ssize_t total = self.ciphertext_len()
+        cdef unsigned char[::1] scratch
+        cdef const unsigned char* head = <const unsigned char*> PyBytes_AS_STRING(self.header)
+        if self.source is None:
+            raise ValueError("start() was not called")
+        while pos < n and self.position < total:
+            if self.position < HEADER_LEN:
+                take = min(n - pos, HEADER_LEN - self.position)
+                memcpy(&out[pos], head + self.position, take)
+            elif self.scratch_pos < self.scratch_len:
+                take = min(n - pos, self.scratch_len - self.scratch_pos)
+                scratch = self.scratch
+                memcpy(&out[pos], &scratch[self.scratch_pos], take)
+                self.scratch_pos += take
+            else:
+                first = self.next_index * self.segment_size
+                plain_len = min(self.segment_size, self.plaintext_len - first)
+                sealed_len = plain_len + TAG_LEN
+                chunk = self.source[first : first + plain_len]
+                if n - pos >= sealed_len:
+                    self.seal_segment(self.next_index, chunk, out[pos:])
+                    take = sealed_len
+                else:
+                    if self.scratch is None:
+                        self.scratch = bytearray(self.segment_size + TAG_LEN)
+                    self.seal_segment(self.next_index, chunk, self.scratch)
+                    self.scratch_pos = 0
+                    self.scratch_len = sealed_len
+                    take = 0
+                self.next_index += 1
+            pos += take
+            self.position += take
+        return pos
+
     cdef bytes encrypt(self, object plaintext):
         cdef Py_ssize_t total = self.ciphertext_len()
         cdef bytes out = PyBytes_FromStringAndSize(NULL, total)
         cdef unsigned char[::1] view = <unsigned char[:total]> <unsigned char*> PyBytes_AS_STRING(out)
-        cdef Py_ssize_t pos = HEADER_LEN, start = 0, index
-        source = memoryview(plaintext)
-        memcpy(&view[0], PyBytes_AS_STRING(self.header), HEADER_LEN)
-        for index in range(self.n_segments):
-            chunk = source[start : start + self.segment_size]
-            pos += self.seal_segment(index, chunk, view[pos:])
-            start += self.segment_size
+        self.start(plaintext)
+        self.read_into(view)
+        self.source = None
         return out
 
     def __repr__(self):
@@ -255,7 +336,7 @@ cdef class ResourceDecryptor:
         dec.total_len = total_len
         dec.n_segments = max(1, (out_len + segment_size - 1) // segment_size)
         dec.consumed = HEADER_LEN
-        dec.out = PyBytes_FromStringAndSize(NULL, out_len)
+        dec.out = output_buffer(out_len)
         if out_len:
             dec.out_view = <unsigned char[:out_len]> <unsigned char*> PyBytes_AS_STRING(dec.out)
         dec.pending = bytearray(segment_size + TAG_LEN)
