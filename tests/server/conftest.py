@@ -94,6 +94,7 @@ def clean_db(db_engine: Any) -> Any:
 # Cheap argon2 parameters: the suite hashes hundreds of passwords.
 FAST_SETTINGS: dict[str, Any] = {
     "jwt_secret": "test-secret-" + "x" * 40,
+    "client_key_secret": "test-client-key-secret-" + "y" * 40,
     "argon2_time_cost": 1,
     "argon2_memory_kib": 8,
     "argon2_parallelism": 1,

@@ -124,6 +124,7 @@ def test_create_app_reads_the_environment(
     from fastapi.testclient import TestClient
 
     monkeypatch.setenv("AZAION_JWT_SECRET", "e" * 40)
+    monkeypatch.setenv("AZAION_CLIENT_KEY_SECRET", "k" * 40)
     monkeypatch.setenv("AZAION_DATABASE_URL", database_url)
     monkeypatch.setenv("AZAION_ARGON2_MEMORY_KIB", "8")
     monkeypatch.setenv("AZAION_ARGON2_TIME_COST", "1")
@@ -143,7 +144,11 @@ def test_sqlite_default_creates_the_data_dir(tmp_path) -> None:
     from fastapi.testclient import TestClient
 
     settings = Settings.load(
-        jwt_secret="d" * 40, data_dir=tmp_path / "new" / "dir", argon2_memory_kib=8, argon2_parallelism=1
+        jwt_secret="d" * 40,
+        client_key_secret="k" * 40,
+        data_dir=tmp_path / "new" / "dir",
+        argon2_memory_kib=8,
+        argon2_parallelism=1,
     )
     with TestClient(create_app(settings)) as client:
         assert client.get("/health").status_code == 200

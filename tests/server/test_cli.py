@@ -30,6 +30,7 @@ def test_bad_settings_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
 def test_runs_uvicorn_with_the_app(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     seen: dict[str, Any] = {}
     monkeypatch.setenv("AZAION_JWT_SECRET", "c" * 40)
+    monkeypatch.setenv("AZAION_CLIENT_KEY_SECRET", "k" * 40)
     monkeypatch.setenv("AZAION_DATA_DIR", str(tmp_path))
     monkeypatch.setattr("uvicorn.run", lambda app, **kw: seen.update(app=app, **kw))
     assert cli.main(["--port", "9999"]) == 0

@@ -10,6 +10,7 @@ from azaion_server.settings import Settings
 from pydantic import ValidationError
 
 STRONG = "s" * 40
+KEYS = "k" * 40
 
 
 @pytest.mark.parametrize("secret", [None, "", "changethis", "secret", "short-but-random"])
@@ -34,6 +35,7 @@ def test_dev_mode_keeps_a_strong_secret() -> None:
 
 def test_environment_is_read(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("AZAION_JWT_SECRET", STRONG)
+    monkeypatch.setenv("AZAION_CLIENT_KEY_SECRET", KEYS)
     monkeypatch.setenv("AZAION_DATABASE_URL", "postgresql+psycopg://u@h/db")
     monkeypatch.setenv("AZAION_STORAGE", "files")
     monkeypatch.setenv("AZAION_STORAGE_DIR", str(tmp_path))
@@ -53,25 +55,25 @@ def test_environment_is_read(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) ->
 
 
 def test_defaults_live_in_the_data_dir(tmp_path: Path) -> None:
-    settings = Settings.load(jwt_secret=STRONG, data_dir=tmp_path)
+    settings = Settings.load(jwt_secret=STRONG, client_key_secret=KEYS, data_dir=tmp_path)
     assert settings.database_url == f"sqlite:///{tmp_path / 'azaion.db'}"
     assert settings.storage_dir == tmp_path / "storage"
     assert settings.auth.argon2_memory_kib == 65536  # RFC 9106 low-memory profile
-    assert Settings.load(jwt_secret=STRONG).data_dir.name == "azaion-server"
+    assert Settings.load(jwt_secret=STRONG, client_key_secret=KEYS).data_dir.name == "azaion-server"
 
 
 def test_unknown_override_is_an_error() -> None:
     with pytest.raises(TypeError, match="no_such_setting"):
-        Settings.load(jwt_secret=STRONG, no_such_setting=1)
+        Settings.load(jwt_secret=STRONG, client_key_secret=KEYS, no_such_setting=1)
 
 
 def test_bad_values_are_refused() -> None:
     with pytest.raises(ValidationError):
-        Settings.load(jwt_secret=STRONG, storage="s3")
+        Settings.load(jwt_secret=STRONG, client_key_secret=KEYS, storage="s3")
     with pytest.raises(ValidationError):
-        Settings.load(jwt_secret=STRONG, s3_bucket="ab")
+        Settings.load(jwt_secret=STRONG, client_key_secret=KEYS, s3_bucket="ab")
 
 
 def test_argon2_memory_must_cover_its_lanes() -> None:
     with pytest.raises(ValidationError, match="ARGON2_MEMORY"):
-        Settings.load(jwt_secret=STRONG, argon2_memory_kib=8, argon2_parallelism=4)
+        Settings.load(jwt_secret=STRONG, client_key_secret=KEYS, argon2_memory_kib=8, argon2_parallelism=4)

@@ -17,9 +17,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from azaion_server import __version__
 from azaion_server.auth.routes import router as auth_router
+from azaion_server.clients.routes import auth_router as handshake_router
+from azaion_server.clients.routes import router as clients_router
 from azaion_server.context import AppContext
 from azaion_server.db import migrate
 from azaion_server.errors import ApiError, Internal, TooLarge
+from azaion_server.events.routes import router as events_router
 from azaion_server.jwt.routes import router as jwt_router
 from azaion_server.licenses.routes import router as licenses_router
 from azaion_server.resources.cdn import ensure_bucket
@@ -44,6 +47,7 @@ _HTTP_CODES = {
 # JSON bodies are a few hundred bytes; only the upload route, which streams, may send more.
 MAX_JSON_BODY_BYTES = 1024 * 1024
 _UPLOAD_PATH = re.compile(r"^/resources/[^/]+$")
+_UPLOAD_METHODS = frozenset({"POST", "PUT"})
 
 
 class BodyLimit:
@@ -51,7 +55,7 @@ class BodyLimit:
 
     A declared `Content-Length` above the limit answers 413 at once; a chunked body that grows
     past it is cut off (FastAPI then answers 400). The upload route is exempt: it streams its
-    body and applies AZAION_MAX_UPLOAD_BYTES itself.
+    body and applies AZAION_MAX_UPLOAD_BYTES itself (`POST` and `PUT`).
     """
 
     def __init__(self, app: ASGIApp, limit: int = MAX_JSON_BODY_BYTES) -> None:
@@ -59,7 +63,9 @@ class BodyLimit:
         self.limit = limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or (scope["method"] == "POST" and _UPLOAD_PATH.match(scope["path"])):
+        if scope["type"] != "http" or (
+            scope["method"] in _UPLOAD_METHODS and _UPLOAD_PATH.match(scope["path"])
+        ):
             await self.app(scope, receive, send)
             return
         declared = dict(scope["headers"]).get(b"content-length", b"")
@@ -163,21 +169,34 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(startup, context)
+        context.events.start(context.engine)
         try:
             yield
         finally:
+            await run_in_threadpool(context.events.stop)
             context.engine.dispose()
 
     app = FastAPI(
         title="azaion Resource API",
         version=__version__,
-        description="Users, JWT, hardware binding, licences and encrypted resources.",
+        description="Users, machine clients, JWT, hardware binding, licences, encrypted resources "
+        "and their change events.",
         lifespan=lifespan,
     )
     app.state.context = context
     app.add_middleware(BodyLimit)
     install_error_handlers(app)
-    for router in (auth_router, jwt_router, users_router, licenses_router, resources_router):
+    routers = (
+        auth_router,
+        handshake_router,
+        jwt_router,
+        users_router,
+        clients_router,
+        licenses_router,
+        resources_router,
+        events_router,
+    )
+    for router in routers:
         app.include_router(router)
 
     @app.get("/health", response_model=Health, tags=["health"])

@@ -5,12 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy import Engine, event
+from sqlalchemy.orm import Session, sessionmaker
 
 from azaion_server.auth.models import PasswordService, Throttle
+from azaion_server.clients.keys import KeyVault
+from azaion_server.clients.models import Handshake
 from azaion_server.db import make_engine, make_sessionmaker
+from azaion_server.events.hub import EventHub
+from azaion_server.events.models import PENDING
 from azaion_server.jwt.models import TokenService
+from azaion_server.resources.cdn import CdnDocuments
+from azaion_server.resources.keycache import EnvelopeKeyCache
 from azaion_server.resources.storage import DatabaseStorage, FileStorage, Storage
 from azaion_server.settings import Settings
 
@@ -26,6 +32,11 @@ class AppContext:
     passwords: PasswordService
     throttle: Throttle
     storage: Storage
+    key_vault: KeyVault
+    handshake: Handshake
+    envelope_keys: EnvelopeKeyCache
+    cdn: CdnDocuments
+    events: EventHub
 
     @classmethod
     def build(cls, settings: Settings) -> AppContext:
@@ -39,12 +50,35 @@ class AppContext:
             storage = FileStorage(settings.storage_dir)
         else:
             storage = DatabaseStorage()
+        sessions = make_sessionmaker(engine)
+        hub = EventHub()
+
+        def wake_streams(session: Session) -> None:
+            # A commit that recorded events: this process's streams read them at once (other
+            # instances hear of them through NOTIFY).
+            if session.info.pop(PENDING, False):
+                hub.wake()
+
+        def forget_events(session: Session, _previous: Any = None) -> None:
+            session.info.pop(PENDING, None)
+
+        event.listen(sessions, "after_commit", wake_streams)
+        event.listen(sessions, "after_soft_rollback", forget_events)
+        assert settings.clients.client_key_secret is not None  # the settings validator guarantees it
+        key_vault = KeyVault(settings.clients.client_key_secret.get_secret_value())
+        tokens = TokenService(settings.jwt)
+        throttle = Throttle(settings.auth)
         return cls(
             settings=settings,
             engine=engine,
-            sessions=make_sessionmaker(engine),
-            tokens=TokenService(settings.jwt),
+            sessions=sessions,
+            tokens=tokens,
             passwords=PasswordService(settings.auth),
-            throttle=Throttle(settings.auth),
+            throttle=throttle,
             storage=storage,
+            key_vault=key_vault,
+            handshake=Handshake(settings.clients, key_vault, throttle, tokens),
+            envelope_keys=EnvelopeKeyCache(settings.auth.password_cache_seconds),
+            cdn=CdnDocuments(settings.resources),
+            events=hub,
         )

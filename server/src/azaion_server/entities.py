@@ -1,12 +1,27 @@
 """Every table of every module, gathered so that Alembic sees one metadata."""
 
 from azaion_server.auth.entities import LoginFailure
+from azaion_server.clients.entities import AuthChallenge, Client
 from azaion_server.db import Base
+from azaion_server.events.entities import Event, EventStream
 from azaion_server.jwt.entities import RevokedToken
-from azaion_server.licenses.entities import License
+from azaion_server.licenses.entities import ClientLicense, License
 from azaion_server.resources.entities import Resource, ResourceBlob
 from azaion_server.users.entities import User
 
 metadata = Base.metadata
 
-__all__ = ["License", "LoginFailure", "Resource", "ResourceBlob", "RevokedToken", "User", "metadata"]
+__all__ = [
+    "AuthChallenge",
+    "Client",
+    "ClientLicense",
+    "Event",
+    "EventStream",
+    "License",
+    "LoginFailure",
+    "Resource",
+    "ResourceBlob",
+    "RevokedToken",
+    "User",
+    "metadata",
+]

@@ -14,6 +14,8 @@ import platformdirs
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from azaion_server.auth.settings import AuthSettings
+from azaion_server.clients.settings import ClientSettings
+from azaion_server.events.settings import EventSettings
 from azaion_server.jwt.settings import JwtSettings
 from azaion_server.licenses.settings import LicenseSettings
 from azaion_server.resources.settings import ResourceSettings
@@ -41,6 +43,8 @@ class Settings:
     users: UsersSettings
     resources: ResourceSettings
     licenses: LicenseSettings
+    clients: ClientSettings
+    events: EventSettings
 
     @classmethod
     def load(cls, **overrides: Any) -> Settings:
@@ -79,4 +83,6 @@ _PARTS: dict[str, type[BaseSettings]] = {
     "users": UsersSettings,
     "resources": ResourceSettings,
     "licenses": LicenseSettings,
+    "clients": ClientSettings,
+    "events": EventSettings,
 }

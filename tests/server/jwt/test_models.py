@@ -65,7 +65,10 @@ def test_round_trip(tokens: TokenService) -> None:
         (SECRET, _claims(nameid="not-a-number"), "HS256"),
         (SECRET, _claims(nameid="99999999999999999999"), "HS256"),
         (SECRET, _claims(nameid="0"), "HS256"),
-        (SECRET, _claims(nameid="client:7"), "HS256"),
+        (SECRET, _claims(nameid="client:x"), "HS256"),
+        (SECRET, _claims(nameid="client:0"), "HS256"),
+        (SECRET, _claims(nameid="client:"), "HS256"),
+        (SECRET, _claims(nameid="user:7"), "HS256"),
         (SECRET, _claims(), "HS512"),  # an algorithm the server does not accept
     ],
     ids=[
@@ -79,7 +82,10 @@ def test_round_trip(tokens: TokenService) -> None:
         "nameid-type",
         "nameid-huge",
         "nameid-zero",
-        "nameid-client",
+        "nameid-client-type",
+        "nameid-client-zero",
+        "nameid-client-empty",
+        "nameid-prefix",
         "alg",
     ],
 )

@@ -109,7 +109,7 @@ class PasswordService:
 
 
 class Throttle:
-    """Counts failed password checks per email and per client address, in the database.
+    """Counts failed password checks (and handshakes) per email or client, and per address.
 
     Kept in the database (not in memory) so that every instance behind a load balancer sees
     the same count.
@@ -121,17 +121,21 @@ class Throttle:
         self._window = dt.timedelta(seconds=settings.login_window_seconds)
 
     @staticmethod
-    def _keys(email: str, address: str | None) -> list[str]:
-        keys = [f"email:{email}"]
+    def _keys(name: str, address: str | None, kind: str) -> list[str]:
+        keys = [f"{kind}:{name}"]
         if address:
             keys.append(f"addr:{address}")
         return keys
 
-    def check(self, session: Session, email: str, address: str | None) -> None:
-        """Raise TooManyAttempts while either limit is reached within the window."""
+    def check(self, session: Session, name: str, address: str | None, *, kind: str = "email") -> None:
+        """Raise TooManyAttempts while either limit is reached within the window.
+
+        `name` is an email (`kind` "email") or a machine client's name (`kind` "client").
+        """
         now = utcnow()
         since = now - self._window
-        for key, limit in zip(self._keys(email, address), (self._per_email, self._per_address), strict=False):
+        keys = self._keys(name, address, kind)
+        for key, limit in zip(keys, (self._per_email, self._per_address), strict=False):
             count, oldest = session.execute(
                 select(func.count(), func.min(LoginFailure.at)).where(
                     LoginFailure.key == key, LoginFailure.at > since
@@ -141,16 +145,18 @@ class Throttle:
                 retry = (oldest + self._window - now).total_seconds()
                 raise TooManyAttempts(retry_after=math.ceil(retry))
 
-    def record_failure(self, session: Session, email: str, address: str | None) -> None:
+    def record_failure(
+        self, session: Session, name: str, address: str | None, *, kind: str = "email"
+    ) -> None:
         """Remember one failure (committed at once) and forget those older than the window."""
         now = utcnow()
         session.execute(delete(LoginFailure).where(LoginFailure.at <= now - self._window))
-        session.add_all(LoginFailure(key=key, at=now) for key in self._keys(email, address))
+        session.add_all(LoginFailure(key=key, at=now) for key in self._keys(name, address, kind))
         session.commit()
 
-    def clear(self, session: Session, email: str) -> None:
-        """Forget the failures of an email after it logs in (its address keeps its count)."""
-        session.execute(delete(LoginFailure).where(LoginFailure.key == f"email:{email}"))
+    def clear(self, session: Session, name: str, *, kind: str = "email") -> None:
+        """Forget the failures of a name after it logs in (its address keeps its count)."""
+        session.execute(delete(LoginFailure).where(LoginFailure.key == f"{kind}:{name}"))
 
 
 def login(

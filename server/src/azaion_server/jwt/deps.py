@@ -16,11 +16,10 @@ from azaion_server.jwt.schemas import TokenClaims
 _bearer = HTTPBearer(auto_error=False, description="The token of `POST /login`")
 
 
-def get_claims(
-    context: ContextDep,
-    session: SessionDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> TokenClaims:
+BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+def get_claims(context: ContextDep, session: SessionDep, credentials: BearerCredentials) -> TokenClaims:
     """Check the bearer token (signature, expiry, audience, issuer, claims, revocation)."""
     if credentials is None:
         raise InvalidToken()

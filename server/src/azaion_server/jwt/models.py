@@ -35,13 +35,19 @@ class TokenService:
 
     def issue(self, *, user_id: int, email: str, role: str, now: dt.datetime | None = None) -> str:
         """A signed token for one user, valid for AZAION_JWT_TTL_SECONDS."""
+        return self.sign(nameid=str(user_id), name=email, role=role, ttl=self.ttl, now=now)
+
+    def sign(
+        self, *, nameid: str, name: str, role: str, ttl: dt.timedelta, now: dt.datetime | None = None
+    ) -> str:
+        """A signed token for any caller (`nameid` `12` or `client:3`), valid for `ttl`."""
         now = now or utcnow()
         claims = {
-            "nameid": str(user_id),
-            "unique_name": email,
+            "nameid": nameid,
+            "unique_name": name,
             "role": role,
             "iat": int(now.timestamp()),
-            "exp": int((now + self.ttl).timestamp()),
+            "exp": int((now + ttl).timestamp()),
             "iss": self._issuer,
             "aud": self._audience,
             "jti": uuid.uuid4().hex,
@@ -60,7 +66,7 @@ class TokenService:
                 options={"require": list(REQUIRED_CLAIMS)},
             )
             claims = TokenClaims.model_validate(payload)
-            claims.user_id  # noqa: B018 - a non-numeric nameid is a malformed token
+            claims.subject_id  # noqa: B018 - a nameid without a valid id is a malformed token
         except (pyjwt.PyJWTError, ValidationError, ValueError) as e:
             raise InvalidToken() from e
         return claims

@@ -6,9 +6,21 @@ from pydantic import BaseModel, ConfigDict
 
 from azaion_server.errors import MAX_ID
 
+CLIENT_PREFIX = "client:"
+
+
+def _id_of(text: str) -> int:
+    value = int(text) if text.isdigit() and len(text) <= 10 else 0
+    if not 0 < value <= MAX_ID:
+        raise ValueError("nameid holds no valid id")
+    return value
+
 
 class TokenClaims(BaseModel):
-    """Claims checked on every authenticated call; `nameid` is the user id as a string."""
+    """Claims checked on every authenticated call.
+
+    `nameid` is a user's id as a string (`12`), or `client:<id>` for a machine client.
+    """
 
     model_config = ConfigDict(extra="allow", frozen=True)
 
@@ -22,12 +34,23 @@ class TokenClaims(BaseModel):
     jti: str
 
     @property
+    def kind(self) -> str:
+        """`user` or `client`, from the form of `nameid`."""
+        return "client" if self.nameid.startswith(CLIENT_PREFIX) else "user"
+
+    @property
+    def subject_id(self) -> int:
+        """The id in `nameid` (of the users or the clients table); ValueError when malformed."""
+        if self.kind == "client":
+            return _id_of(self.nameid[len(CLIENT_PREFIX) :])
+        return _id_of(self.nameid)
+
+    @property
     def user_id(self) -> int:
         """`nameid` as the integer id of the users table; ValueError when it is not one."""
-        value = int(self.nameid) if self.nameid.isdigit() and len(self.nameid) <= 10 else 0
-        if not 0 < value <= MAX_ID:
+        if self.kind != "user":
             raise ValueError("nameid is not a user id")
-        return value
+        return self.subject_id
 
 
 class LogoutResponse(BaseModel):

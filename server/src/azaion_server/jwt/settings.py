@@ -9,7 +9,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Values that appear in examples and templates: a server signing with one of them would accept
 # tokens forged by anyone who read the same example.
-_KNOWN_DEFAULTS = frozenset({"", "changethis", "changeme", "change-me", "secret", "jwt-secret"})
+KNOWN_DEFAULTS = frozenset({"", "changethis", "changeme", "change-me", "secret", "jwt-secret"})
 MIN_SECRET_LENGTH = 32
 
 
@@ -27,7 +27,7 @@ class JwtSettings(BaseSettings):
     @model_validator(mode="after")
     def _require_strong_secret(self) -> JwtSettings:
         value = self.jwt_secret.get_secret_value() if self.jwt_secret else ""
-        if value.lower() not in _KNOWN_DEFAULTS and len(value) >= MIN_SECRET_LENGTH:
+        if value.lower() not in KNOWN_DEFAULTS and len(value) >= MIN_SECRET_LENGTH:
             return self
         if not self.dev:
             raise ValueError(

@@ -1,4 +1,4 @@
-"""`CallerLicense`: the licence of the calling user, if any."""
+"""`CallerLicense`: the licence of the calling user or machine client, if any."""
 
 from __future__ import annotations
 
@@ -6,15 +6,14 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from azaion_server.auth.deps import CurrentUser
+from azaion_server.auth.deps import CurrentCaller
 from azaion_server.deps import SessionDep
-from azaion_server.licenses.entities import License
-from azaion_server.licenses.models import get_license
+from azaion_server.licenses.models import AnyLicense, get_license
 
 
-def get_caller_license(user: CurrentUser, session: SessionDep) -> License | None:
+def get_caller_license(caller: CurrentCaller, session: SessionDep) -> AnyLicense | None:
     """The caller's licence, or None."""
-    return get_license(session, user.id)
+    return get_license(session, caller)
 
 
-CallerLicense = Annotated[License | None, Depends(get_caller_license)]
+CallerLicense = Annotated[AnyLicense | None, Depends(get_caller_license)]

@@ -1,4 +1,4 @@
-"""The `licenses` table: one licence per user at most."""
+"""The `licenses` (users) and `client_licenses` (machine clients) tables: one licence each at most."""
 
 from __future__ import annotations
 
@@ -10,13 +10,26 @@ from sqlalchemy.orm import Mapped, mapped_column
 from azaion_server.db import Base, UTCDateTime, utcnow
 
 
-class License(Base):
-    """A plan, an expiry and the folders its holder may read."""
+class LicenseTerms:
+    """A plan, an expiry and the folders its holder may read (the columns both tables share)."""
 
-    __tablename__ = "licenses"
-
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     plan: Mapped[str] = mapped_column(String(64))
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     folders: Mapped[list[str]] = mapped_column(JSON, default=list)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class License(LicenseTerms, Base):
+    """A user's licence."""
+
+    __tablename__ = "licenses"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+
+
+class ClientLicense(LicenseTerms, Base):
+    """A machine client's licence (the same terms as a user's)."""
+
+    __tablename__ = "client_licenses"
+
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), primary_key=True)

@@ -6,23 +6,30 @@ import datetime as dt
 
 from sqlalchemy.orm import Session
 
+from azaion_server.callers import Caller
 from azaion_server.db import utcnow
-from azaion_server.licenses.entities import License
+from azaion_server.licenses.entities import ClientLicense, License
 from azaion_server.licenses.exceptions import FolderNotLicensed, LicenseExpired, LicenseRequired
 from azaion_server.licenses.schemas import LicenseInfo, LicenseUpdate
 from azaion_server.licenses.settings import LicenseSettings
 
-
-def get_license(session: Session, user_id: int) -> License | None:
-    """The licence of a user, if any."""
-    return session.get(License, user_id)
+AnyLicense = License | ClientLicense
 
 
-def set_license(session: Session, user_id: int, update: LicenseUpdate) -> License:
-    """Create or replace a user's licence (the caller checked the user exists)."""
-    licence = session.get(License, user_id)
+def get_license(session: Session, caller: Caller) -> AnyLicense | None:
+    """The licence of a user or a machine client, if any."""
+    if caller.kind == "client":
+        return session.get(ClientLicense, caller.id)
+    return session.get(License, caller.id)
+
+
+def set_license(session: Session, caller: Caller, update: LicenseUpdate) -> AnyLicense:
+    """Create or replace the licence of a user or a machine client."""
+    licence = get_license(session, caller)
     if licence is None:
-        licence = License(user_id=user_id)
+        licence = (
+            ClientLicense(client_id=caller.id) if caller.kind == "client" else License(user_id=caller.id)
+        )
         session.add(licence)
     licence.plan = update.plan
     licence.expires_at = update.expires_at
@@ -31,7 +38,7 @@ def set_license(session: Session, user_id: int, update: LicenseUpdate) -> Licens
     return licence
 
 
-def info(licence: License | None) -> LicenseInfo:
+def info(licence: AnyLicense | None) -> LicenseInfo:
     """The public view of a licence."""
     if licence is None:
         return LicenseInfo()
@@ -39,11 +46,11 @@ def info(licence: License | None) -> LicenseInfo:
 
 
 def check_license(
-    licence: License | None,
+    licence: AnyLicense | None,
     settings: LicenseSettings,
     folder: str | None = None,
     now: dt.datetime | None = None,
-) -> License:
+) -> AnyLicense:
     """The licence if it is present, current and (when given) covers `folder`; else a 403."""
     if licence is None:
         raise LicenseRequired()
@@ -53,3 +60,13 @@ def check_license(
     if folder is not None and folder not in licence.folders:
         raise FolderNotLicensed()
     return licence
+
+
+def licensed_folders(
+    licence: AnyLicense | None, settings: LicenseSettings, now: dt.datetime | None = None
+) -> frozenset[str]:
+    """The folders a current licence covers; none without one or after it expired."""
+    try:
+        return frozenset(check_license(licence, settings, now=now).folders)
+    except (LicenseRequired, LicenseExpired):
+        return frozenset()

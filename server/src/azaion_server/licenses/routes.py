@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from azaion_server.auth.deps import CurrentUser
+from azaion_server.auth.deps import CurrentCaller
 from azaion_server.deps import ContextDep
 from azaion_server.licenses import models
 from azaion_server.licenses.deps import CallerLicense
@@ -16,18 +16,18 @@ router = APIRouter(prefix="/license", tags=["license"])
 
 @router.post("/validate", response_model=ValidateResponse)
 def validate(
-    body: ValidateRequest, user: CurrentUser, licence: CallerLicense, context: ContextDep
+    body: ValidateRequest, caller: CurrentCaller, licence: CallerLicense, context: ContextDep
 ) -> ValidateResponse:
     """Check that the caller's licence is current, from the machine it is bound to.
 
     Checking binds nothing: the first download binds the machine.
     """
-    check_hardware(user, body.hardware)
+    check_hardware(caller, body.hardware)
     current = models.check_license(licence, context.settings.licenses)
     return ValidateResponse(plan=current.plan, expires_at=current.expires_at, folders=current.folders)
 
 
 @router.get("/info", response_model=LicenseInfo)
-def license_info(_user: CurrentUser, licence: CallerLicense) -> LicenseInfo:
+def license_info(_caller: CurrentCaller, licence: CallerLicense) -> LicenseInfo:
     """The caller's plan, expiry and folders (nulls without a licence)."""
     return models.info(licence)

@@ -19,6 +19,11 @@ with engine.connect() as connection:
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _MIGRATION_LOCK})
         connection.commit()
+    elif connection.dialect.name == "sqlite":
+        # A migration that rebuilds a table drops the old one; with foreign keys on, that
+        # would cascade into the tables that refer to it. Outside a transaction, or it is ignored.
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        connection.commit()
     try:
         context.configure(
             connection=connection,
@@ -32,4 +37,7 @@ with engine.connect() as connection:
     finally:
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _MIGRATION_LOCK})
+            connection.commit()
+        elif connection.dialect.name == "sqlite":
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
             connection.commit()

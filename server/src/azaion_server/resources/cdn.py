@@ -8,7 +8,7 @@ import yaml
 
 from azaion_server.resources.exceptions import ResourceNotFound
 from azaion_server.resources.settings import ResourceSettings
-from azaion_server.users.entities import UPLOADER_ROLES
+from azaion_server.users.entities import UPLOADER_ROLE_VALUES, Role
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +23,7 @@ def cdn_yaml(settings: ResourceSettings, role: str) -> bytes:
     """
     if not settings.s3_endpoint:
         raise ResourceNotFound("this server has no CDN configured (AZAION_S3_ENDPOINT)")
-    uploader = role in {r.value for r in UPLOADER_ROLES}
+    uploader = role in UPLOADER_ROLE_VALUES
     document = {
         "host": settings.s3_endpoint,
         "bucket": settings.s3_bucket,
@@ -35,6 +35,28 @@ def cdn_yaml(settings: ResourceSettings, role: str) -> bytes:
     }
     text: str = yaml.safe_dump(document, sort_keys=False)
     return text.encode("utf-8")
+
+
+class CdnDocuments:
+    """`cdn.yaml` as served to readers and to uploaders, made once from the settings (not per call)."""
+
+    def __init__(self, settings: ResourceSettings) -> None:
+        self._settings = settings
+        self._documents: dict[bool, bytes] = {}
+        if settings.s3_endpoint:
+            self._documents = {
+                False: cdn_yaml(settings, Role.OPERATOR.value),
+                True: cdn_yaml(settings, Role.ADMIN.value),
+            }
+
+    def __repr__(self) -> str:
+        return f"CdnDocuments(configured={bool(self._documents)})"
+
+    def document(self, role: str) -> bytes:
+        """The YAML for a caller with `role`; ResourceNotFound without AZAION_S3_ENDPOINT."""
+        if not self._documents:
+            return cdn_yaml(self._settings, role)  # raises the 404 with its explanation
+        return self._documents[role in UPLOADER_ROLE_VALUES]
 
 
 def ensure_bucket(settings: ResourceSettings) -> bool:
@@ -76,4 +98,4 @@ def ensure_bucket(settings: ResourceSettings) -> bool:
         return False
 
 
-__all__ = ["CDN_FILE", "cdn_yaml", "ensure_bucket"]
+__all__ = ["CDN_FILE", "CdnDocuments", "cdn_yaml", "ensure_bucket"]

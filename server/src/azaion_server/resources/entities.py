@@ -38,6 +38,10 @@ class Resource(Base):
     uploaded: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     modified: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    # Set instead of owner_id when a machine client uploaded it.
+    owner_client_id: Mapped[int | None] = mapped_column(
+        ForeignKey("clients.id", ondelete="SET NULL"), nullable=True
+    )
 
 
 class ResourceBlob(Base):

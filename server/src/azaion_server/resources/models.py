@@ -1,4 +1,7 @@
-"""Who may read what, reading a resource into its envelope, storing uploads, soft deletes."""
+"""Who may read what, reading a resource into its envelope, storing uploads, publishing, soft deletes.
+
+Every change of a resource records its event (`events.models`) in the same transaction.
+"""
 
 from __future__ import annotations
 
@@ -12,17 +15,27 @@ from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
 from azaion_server.auth.exceptions import InvalidCredentials
+from azaion_server.callers import Caller
+from azaion_server.clients.keys import SealedKeyError
 from azaion_server.db import utcnow
-from azaion_server.envelope import seal, user_keys
-from azaion_server.errors import BadRequest, Forbidden
+from azaion_server.envelope import EnvelopeKeys, derive_keys, seal, user_keys
+from azaion_server.errors import BadRequest, Forbidden, Internal
+from azaion_server.events.models import (
+    RESOURCE_CREATED,
+    RESOURCE_DELETED,
+    RESOURCE_PUBLISHED,
+    RESOURCE_UPDATED,
+    record_resource_event,
+)
 from azaion_server.licenses.models import check_license, get_license
 from azaion_server.names import RESERVED_FOLDER, check_name
-from azaion_server.resources.cdn import CDN_FILE, cdn_yaml
+from azaion_server.resources.cdn import CDN_FILE
 from azaion_server.resources.entities import Resource
 from azaion_server.resources.exceptions import ResourceNotFound
 from azaion_server.resources.multipart import UploadForm
+from azaion_server.resources.policy import can_read, is_owner
 from azaion_server.resources.schemas import ResourceQuery
-from azaion_server.users.entities import ADMIN_ROLES, Role, User
+from azaion_server.users.entities import ADMIN_ROLE_VALUES, Role, User
 from azaion_server.users.models import bind_hardware
 
 if TYPE_CHECKING:
@@ -30,7 +43,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_ADMIN_ROLE_VALUES = frozenset(role.value for role in ADMIN_ROLES)
 MAX_LIST_COUNT = 1000
 MAX_PATTERN_LENGTH = 128
 # A group holding a quantifier, itself quantified; or a back-reference.
@@ -38,37 +50,20 @@ _COSTLY_PATTERN = re.compile(r"\((?:[^()\\]|\\.)*[+*?}](?:[^()\\]|\\.)*\)\s*[+*{
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off", ""})
 
-
-def can_read(user: User, resource: Resource) -> bool:
-    """The read policy of DESIGN.md's roles table (licences are checked before this).
-
-    Admins read anything; uploaders what they uploaded (dead or alive) and live published
-    resources; Validators live resources, published or not; Operators live published ones.
-    Unknown roles: nothing.
-    """
-    if user.role in _ADMIN_ROLE_VALUES:
-        return True
-    if user.role == Role.RESOURCE_UPLOADER.value and resource.owner_id == user.id:
-        return True
-    if not resource.alive:
-        return False
-    if user.role == Role.VALIDATOR.value:
-        return True
-    if user.role in (Role.RESOURCE_UPLOADER.value, Role.OPERATOR.value):
-        return resource.published
-    return False
+__all__ = ["can_read", "check_pattern", "list_resources", "load_resource", "store_upload", "visible_to"]
 
 
-def visible_to(user: User, folders: list[str] | None) -> ColumnElement[bool]:
+def visible_to(caller: Caller, folders: list[str] | None) -> ColumnElement[bool]:
     """`can_read` as a SQL condition, for listings; `folders` is an Operator's licence."""
-    if user.role in _ADMIN_ROLE_VALUES:
+    if caller.role in ADMIN_ROLE_VALUES:
         return true()
-    if user.role == Role.VALIDATOR.value:
+    if caller.role == Role.VALIDATOR.value:
         return Resource.alive.is_(True)
-    if user.role == Role.RESOURCE_UPLOADER.value:
+    if caller.role == Role.RESOURCE_UPLOADER.value:
         live_published = and_(Resource.alive.is_(True), Resource.published.is_(True))
-        return or_(Resource.owner_id == user.id, live_published)
-    if user.role == Role.OPERATOR.value:
+        owner = Resource.owner_client_id if caller.kind == "client" else Resource.owner_id
+        return or_(owner == caller.id, live_published)
+    if caller.role == Role.OPERATOR.value:
         return and_(
             Resource.alive.is_(True), Resource.published.is_(True), Resource.folder.in_(folders or [])
         )
@@ -98,13 +93,20 @@ def _timestamp(value: float) -> dt.datetime:
         raise BadRequest("timestamp out of range") from e
 
 
-def list_resources(context: AppContext, session: Session, user: User, query: ResourceQuery) -> list[Resource]:
-    """The resources `user` may read that match `query`, newest modification first."""
-    folders = None
-    if user.role == Role.OPERATOR.value:
-        licence = check_license(get_license(session, user.id), context.settings.licenses, query.folder)
-        folders = licence.folders
-    conditions = [visible_to(user, folders)]
+def _licence_for(
+    context: AppContext, session: Session, caller: Caller, folder: str | None
+) -> list[str] | None:
+    """An Operator's licensed folders (checked: current, covering `folder`); None for other roles."""
+    if caller.role != Role.OPERATOR.value:
+        return None
+    return check_license(get_license(session, caller), context.settings.licenses, folder).folders
+
+
+def list_resources(
+    context: AppContext, session: Session, caller: Caller, query: ResourceQuery
+) -> list[Resource]:
+    """The resources `caller` may read that match `query`, newest modification first."""
+    conditions = [visible_to(caller, _licence_for(context, session, caller, query.folder))]
     if query.id is not None:
         conditions.append(Resource.id == query.id)
     if query.folder is not None:
@@ -135,14 +137,20 @@ def list_resources(context: AppContext, session: Session, user: User, query: Res
         raise BadRequest("name is not a valid regular expression") from e
 
 
-def resource_info(context: AppContext, session: Session, user: User, *, folder: str, name: str) -> Resource:
+def _find(session: Session, folder: str, name: str, *, for_update: bool = False) -> Resource | None:
+    statement = select(Resource).where(Resource.folder == folder, Resource.name == name)
+    return session.scalar(statement.with_for_update() if for_update else statement)
+
+
+def resource_info(
+    context: AppContext, session: Session, caller: Caller, *, folder: str, name: str
+) -> Resource:
     """One resource's metadata, under the same licence and visibility rules as its bytes."""
     check_name(folder)
     check_name(name)
-    if user.role == Role.OPERATOR.value:
-        check_license(get_license(session, user.id), context.settings.licenses, folder)
-    resource = session.scalar(select(Resource).where(Resource.folder == folder, Resource.name == name))
-    if resource is None or not can_read(user, resource):
+    _licence_for(context, session, caller, folder)
+    resource = _find(session, folder, name)
+    if resource is None or not can_read(caller, resource):
         raise ResourceNotFound()
     return resource
 
@@ -159,18 +167,66 @@ def check_password(
         raise InvalidCredentials("wrong password")
 
 
+def envelope_keys(
+    context: AppContext,
+    session: Session,
+    caller: Caller,
+    *,
+    password: str | None,
+    hardware: str,
+    token_expires_at: float,
+    address: str | None,
+) -> EnvelopeKeys:
+    """The caller's envelope keys on `hardware`, from the cache when a download made them already.
+
+    A user proves its password (argon2, throttled) on a miss; a machine client proved its key
+    in the handshake, and the server opens its stored copy.
+    """
+    cache = context.envelope_keys
+    if isinstance(caller, User):
+        if password is None:
+            raise BadRequest("password: field required")
+        slot = cache.slot(
+            b"user",
+            caller.nameid.encode(),
+            caller.password_hash.encode(),
+            password.encode(),
+            hardware.encode(),
+        )
+        keys = cache.get(slot)
+        if keys is None:
+            check_password(context, session, caller, password, address)
+            keys = user_keys(caller.email, password, hardware)
+            cache.put(slot, keys, token_expires_at)
+        return keys
+    slot = cache.slot(b"client", caller.nameid.encode(), caller.sealed_key, hardware.encode())
+    keys = cache.get(slot)
+    if keys is None:
+        try:
+            secret = context.key_vault.open(caller.name, caller.sealed_key)
+        except SealedKeyError as e:
+            log.error(
+                "the key of machine client %s does not open: AZAION_CLIENT_KEY_SECRET changed?", caller.id
+            )
+            raise Internal() from e
+        keys = derive_keys(caller.name.encode("utf-8"), secret, hardware)
+        cache.put(slot, keys, token_expires_at)
+    return keys
+
+
 def load_resource(
     context: AppContext,
     session: Session,
-    user: User,
+    caller: Caller,
     *,
     folder: str,
     file_name: str,
-    password: str,
+    password: str | None,
     hardware: str,
+    token_expires_at: float,
     address: str | None,
 ) -> bytes:
-    """The resource's bytes sealed in the user+hardware envelope (docs/formats.md, section 1).
+    """The resource's bytes sealed in the caller's envelope (docs/formats.md, section 1).
 
     Order matters: names, then the password, then the machine (binding it on first use), then
     the licence, and only then whether the resource exists, so that nothing about the catalogue
@@ -178,22 +234,27 @@ def load_resource(
     """
     check_name(folder)
     check_name(file_name)
-    check_password(context, session, user, password, address)
-    bind_hardware(session, user, hardware)
+    keys = envelope_keys(
+        context,
+        session,
+        caller,
+        password=password,
+        hardware=hardware,
+        token_expires_at=token_expires_at,
+        address=address,
+    )
+    bind_hardware(session, caller, hardware)
     if folder == RESERVED_FOLDER:
         if file_name != CDN_FILE:
             raise ResourceNotFound()
-        plaintext = cdn_yaml(context.settings.resources, user.role)
+        plaintext = context.cdn.document(caller.role)
     else:
-        if user.role == Role.OPERATOR.value:
-            check_license(get_license(session, user.id), context.settings.licenses, folder)
-        resource = session.scalar(
-            select(Resource).where(Resource.folder == folder, Resource.name == file_name)
-        )
-        if resource is None or not can_read(user, resource):
+        _licence_for(context, session, caller, folder)
+        resource = _find(session, folder, file_name)
+        if resource is None or not can_read(caller, resource):
             raise ResourceNotFound()
         plaintext = context.storage.read(session, resource)
-    return seal(user_keys(user.email, password, hardware), plaintext)
+    return seal(keys, plaintext)
 
 
 def _parse_draft(value: str | None) -> bool:
@@ -207,12 +268,14 @@ def _parse_draft(value: str | None) -> bool:
     raise BadRequest("draft must be true or false")
 
 
-def store_upload(context: AppContext, *, user_id: int, role: str, folder: str, form: UploadForm) -> Resource:
+def store_upload(
+    context: AppContext, *, caller: Caller, folder: str, form: UploadForm, replace_only: bool = False
+) -> Resource:
     """Store an upload as a new resource or a new version of an existing one.
 
     A new version keeps `uploaded`, the owner and (unless given) the category; it changes
     `modified`, and revives a soft-deleted resource. ResourceUploaders may only replace their
-    own resources.
+    own resources. `replace_only` (`PUT`) answers 404 rather than create a resource.
     """
     name = check_name(form.filename)
     category = form.fields.get("category") or None
@@ -223,15 +286,24 @@ def store_upload(context: AppContext, *, user_id: int, role: str, folder: str, f
     # constraint and it goes again as an update.
     for attempt in (1, 2):
         with context.sessions() as session:
-            resource: Resource | None = session.scalar(
-                select(Resource).where(Resource.folder == folder, Resource.name == name).with_for_update()
-            )
+            resource = _find(session, folder, name, for_update=True)
             now = utcnow()
+            created = resource is None
+            was_published: bool | None = None
+            was_alive: bool | None = None
             if resource is None:
-                resource = Resource(folder=folder, name=name, uploaded=now, owner_id=user_id)
+                if replace_only:
+                    raise ResourceNotFound()
+                resource = Resource(folder=folder, name=name, uploaded=now)
+                if caller.kind == "client":
+                    resource.owner_client_id = caller.id
+                else:
+                    resource.owner_id = caller.id
                 session.add(resource)
-            elif role == Role.RESOURCE_UPLOADER.value and resource.owner_id != user_id:
+            elif caller.role == Role.RESOURCE_UPLOADER.value and not is_owner(caller, resource):
                 raise Forbidden("this resource belongs to another uploader")
+            else:
+                was_published, was_alive = resource.published, resource.alive
             resource.size = form.buffer.size
             resource.checksum = form.buffer.checksum
             resource.modified = now
@@ -246,6 +318,13 @@ def store_upload(context: AppContext, *, user_id: int, role: str, folder: str, f
                     raise
                 continue
             context.storage.save(session, resource, form.buffer)
+            record_resource_event(
+                session,
+                RESOURCE_CREATED if created else RESOURCE_UPDATED,
+                resource,
+                was_published=was_published,
+                was_alive=was_alive,
+            )
             session.commit()
         context.storage.after_commit(resource)
         log.info("stored %s/%s (%d bytes) as resource %s", folder, name, resource.size, resource.id)
@@ -253,15 +332,45 @@ def store_upload(context: AppContext, *, user_id: int, role: str, folder: str, f
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+def set_published(session: Session, caller: Caller, *, folder: str, name: str, published: bool) -> Resource:
+    """Publish or withdraw a resource: its uploader, Admins and ApiAdmins may.
+
+    A resource the caller cannot read is not found; one it can read but did not upload is
+    forbidden. Publishing what is published already changes nothing and records no event.
+    """
+    check_name(folder)
+    check_name(name)
+    resource = _find(session, folder, name, for_update=True)
+    if resource is None or not can_read(caller, resource):
+        raise ResourceNotFound()
+    if caller.role not in ADMIN_ROLE_VALUES and not is_owner(caller, resource):
+        raise Forbidden("only the uploader of a resource or an admin may publish it")
+    if resource.published != published:
+        resource.published = published
+        resource.modified = utcnow()
+        session.flush()
+        record_resource_event(
+            session, RESOURCE_PUBLISHED, resource, was_published=not published, was_alive=resource.alive
+        )
+        log.info("resource %s %s", resource.id, "published" if published else "withdrawn")
+    session.commit()
+    return resource
+
+
 def soft_delete(session: Session, *, folder: str, name: str) -> Resource:
     """Mark a resource dead (`alive = false`); its bytes stay."""
     check_name(folder)
     check_name(name)
-    resource = session.scalar(select(Resource).where(Resource.folder == folder, Resource.name == name))
+    resource = _find(session, folder, name, for_update=True)
     if resource is None:
         raise ResourceNotFound()
-    resource.alive = False
-    resource.modified = utcnow()
+    if resource.alive:
+        resource.alive = False
+        resource.modified = utcnow()
+        session.flush()
+        record_resource_event(
+            session, RESOURCE_DELETED, resource, was_published=resource.published, was_alive=True
+        )
+        log.info("resource %s (%s/%s) deleted", resource.id, folder, name)
     session.commit()
-    log.info("resource %s (%s/%s) deleted", resource.id, folder, name)
     return resource

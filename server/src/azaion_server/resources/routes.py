@@ -1,4 +1,4 @@
-"""Resource routes: download in an envelope, upload, list, describe, soft-delete."""
+"""Resource routes: download in an envelope, upload, replace, list, describe, publish, soft-delete."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from azaion_server.auth.deps import CurrentUser
+from azaion_server.auth.deps import CurrentCaller
+from azaion_server.callers import Caller
 from azaion_server.deps import ContextDep, SessionDep
+from azaion_server.jwt.deps import ClaimsDep
 from azaion_server.names import check_upload_folder
 from azaion_server.resources import models
 from azaion_server.resources.deps import ResourceAdmin, Uploader
@@ -16,6 +18,7 @@ from azaion_server.resources.multipart import read_upload
 from azaion_server.resources.schemas import (
     UPLOAD_OPENAPI,
     GetRequest,
+    PublishRequest,
     ResourceList,
     ResourceOut,
     ResourceQuery,
@@ -28,12 +31,12 @@ router = APIRouter(prefix="/resources", tags=["resources"])
 @router.get("", response_model=ResourceList)
 def list_resources(
     query: Annotated[ResourceQuery, Query()],
-    user: CurrentUser,
+    caller: CurrentCaller,
     context: ContextDep,
     session: SessionDep,
 ) -> ResourceList:
     """The resources the caller may read, filtered as in the registry API."""
-    results = [ResourceOut.of(r) for r in models.list_resources(context, session, user, query)]
+    results = [ResourceOut.of(r) for r in models.list_resources(context, session, caller, query)]
     return ResourceList(results=results, count=len(results))
 
 
@@ -46,37 +49,38 @@ def get_resource(
     folder: str,
     body: GetRequest,
     request: Request,
-    user: CurrentUser,
+    claims: ClaimsDep,
+    caller: CurrentCaller,
     context: ContextDep,
     session: SessionDep,
 ) -> Response:
-    """A resource in the user+hardware envelope; binds the machine on first use."""
+    """A resource in the caller's user+hardware envelope; binds the machine on first use."""
     sealed = models.load_resource(
         context,
         session,
-        user,
+        caller,
         folder=folder,
         file_name=body.file_name,
         password=body.password,
         hardware=body.hardware,
+        token_expires_at=float(claims.exp),
         address=request.client.host if request.client else None,
     )
     return Response(sealed, media_type="application/octet-stream")
 
 
-@router.post(
-    "/{folder}",
-    status_code=201,
-    response_model=ResourceResponse,
-    openapi_extra=UPLOAD_OPENAPI,
-)
-async def upload(
-    folder: str, request: Request, user: Uploader, context: ContextDep, session: SessionDep
+async def _upload(
+    folder: str,
+    request: Request,
+    caller: Caller,
+    context: ContextDep,
+    session: SessionDep,
+    *,
+    replace_only: bool,
 ) -> ResourceResponse:
-    """Upload a resource (multipart: file part `data`, optional `category` and `draft`)."""
     check_upload_folder(folder)
-    user_id, role = user.id, user.role
-    # The body may take long to arrive: give the connection back to the pool meanwhile.
+    # The body may take long to arrive: give the connection back to the pool meanwhile (the
+    # caller's loaded attributes stay readable).
     await run_in_threadpool(session.close)
     limit = context.settings.resources.max_upload_bytes
     form = await read_upload(
@@ -88,19 +92,47 @@ async def upload(
     )
     try:
         resource = await run_in_threadpool(
-            models.store_upload, context, user_id=user_id, role=role, folder=folder, form=form
+            models.store_upload, context, caller=caller, folder=folder, form=form, replace_only=replace_only
         )
     finally:
         form.buffer.discard()
     return ResourceResponse(resource=ResourceOut.of(resource))
 
 
+@router.post("/{folder}", status_code=201, response_model=ResourceResponse, openapi_extra=UPLOAD_OPENAPI)
+async def upload(
+    folder: str, request: Request, caller: Uploader, context: ContextDep, session: SessionDep
+) -> ResourceResponse:
+    """Upload a resource (multipart: file part `data`, optional `category` and `draft`).
+
+    An existing name gets a new version, as with `PUT`.
+    """
+    return await _upload(folder, request, caller, context, session, replace_only=False)
+
+
+@router.put("/{folder}", response_model=ResourceResponse, openapi_extra=UPLOAD_OPENAPI)
+async def replace(
+    folder: str, request: Request, caller: Uploader, context: ContextDep, session: SessionDep
+) -> ResourceResponse:
+    """Replace the bytes of an existing resource (multipart as for `POST`); 404 when there is none."""
+    return await _upload(folder, request, caller, context, session, replace_only=True)
+
+
 @router.get("/{folder}/{name}", response_model=ResourceResponse)
 def get_resource_info(
-    folder: str, name: str, user: CurrentUser, context: ContextDep, session: SessionDep
+    folder: str, name: str, caller: CurrentCaller, context: ContextDep, session: SessionDep
 ) -> ResourceResponse:
     """One resource's metadata (404 when the caller may not read it)."""
-    resource = models.resource_info(context, session, user, folder=folder, name=name)
+    resource = models.resource_info(context, session, caller, folder=folder, name=name)
+    return ResourceResponse(resource=ResourceOut.of(resource))
+
+
+@router.post("/{folder}/{name}/publish", response_model=ResourceResponse)
+def publish(
+    folder: str, name: str, body: PublishRequest, caller: Uploader, session: SessionDep
+) -> ResourceResponse:
+    """Publish (`true`) or withdraw (`false`) a resource: its uploader, Admins, ApiAdmins."""
+    resource = models.set_published(session, caller, folder=folder, name=name, published=body.published)
     return ResourceResponse(resource=ResourceOut.of(resource))
 
 

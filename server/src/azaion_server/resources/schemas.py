@@ -10,14 +10,21 @@ from azaion_server.resources.entities import Resource
 
 
 class GetRequest(BaseModel):
-    """`POST /resources/get/{folder}`: which file, the password again, and the machine."""
+    """`POST /resources/get/{folder}`: which file, the password again (users only), the machine."""
 
     model_config = ConfigDict(populate_by_name=True)
 
     # Lengths here only stop absurd bodies; the name rules answer INVALID_NAME in the logic.
     file_name: str = Field(alias="fileName", max_length=4096)
-    password: str = Field(min_length=1, max_length=65536)
+    # Required of users (400 without it); a machine client has none and any given is ignored.
+    password: str | None = Field(default=None, min_length=1, max_length=65536)
     hardware: str = Field(pattern=HARDWARE_PATTERN)
+
+
+class PublishRequest(BaseModel):
+    """`POST /resources/{folder}/{name}/publish`."""
+
+    published: bool
 
 
 class ResourceOut(BaseModel):
@@ -78,7 +85,7 @@ class ResourceList(BaseModel):
 
 
 class ResourceResponse(BaseModel):
-    """An upload or a delete: `{"success": true, "resource": {...}}`."""
+    """An upload, a publish or a delete: `{"success": true, "resource": {...}}`."""
 
     success: bool = True
     resource: ResourceOut

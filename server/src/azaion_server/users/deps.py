@@ -1,4 +1,4 @@
-"""`ApiAdmin`: the user-administration routes are for ApiAdmins only."""
+"""`ApiAdmin`: the user and client administration routes are for ApiAdmins only."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends
 
 from azaion_server.auth.deps import require_roles
-from azaion_server.users.entities import Role, User
+from azaion_server.callers import Caller
+from azaion_server.users.entities import Role
 
-ApiAdmin = Annotated[User, Depends(require_roles(Role.API_ADMIN))]
+ApiAdmin = Annotated[Caller, Depends(require_roles(Role.API_ADMIN))]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from typing import ClassVar
 
 from sqlalchemy import Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -23,6 +24,9 @@ class Role(str, enum.Enum):
 
 UPLOADER_ROLES = frozenset({Role.API_ADMIN, Role.ADMIN, Role.RESOURCE_UPLOADER})
 ADMIN_ROLES = frozenset({Role.API_ADMIN, Role.ADMIN})
+# The same as the strings of the `role` columns and claims, for checks on the hot path.
+UPLOADER_ROLE_VALUES = frozenset(role.value for role in UPLOADER_ROLES)
+ADMIN_ROLE_VALUES = frozenset(role.value for role in ADMIN_ROLES)
 
 
 class User(Base):
@@ -33,12 +37,24 @@ class User(Base):
     # `nameid` would name someone else.
     __table_args__ = {"sqlite_autoincrement": True}  # noqa: RUF012 - SQLAlchemy reads it once
 
+    kind: ClassVar[str] = "user"
+
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(32))
     hardware_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    @property
+    def nameid(self) -> str:
+        """The token's `nameid`: the id as a string."""
+        return str(self.id)
+
+    @property
+    def identity(self) -> str:
+        """The token's `unique_name` and the envelope identity: the (normalised) email."""
+        return self.email
 
     def __repr__(self) -> str:
         return f"User(id={self.id!r}, email={self.email!r}, role={self.role!r})"

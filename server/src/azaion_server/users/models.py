@@ -10,7 +10,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from azaion_server.auth.models import PasswordService
+from azaion_server.callers import Caller
 from azaion_server.envelope import normalise_email
+from azaion_server.events.models import record_hardware_reset
 from azaion_server.licenses.entities import License
 from azaion_server.licenses.models import info
 from azaion_server.users.entities import Role, User
@@ -114,33 +116,37 @@ def reset_hardware(session: Session, user_id: int) -> None:
     """Unbind a user from its machine; the next download binds the machine it comes from."""
     user = get_user(session, user_id)
     user.hardware_hash = None
+    record_hardware_reset(session, user)
     session.commit()
     log.info("user %s unbound from its hardware", user_id)
 
 
-def check_hardware(user: User, hardware: str) -> None:
-    """HardwareMismatch when the user is bound to another machine (an unbound user passes)."""
-    if user.hardware_hash is not None and user.hardware_hash != hardware:
+def check_hardware(caller: Caller, hardware: str) -> None:
+    """HardwareMismatch when the caller is bound to another machine (an unbound one passes)."""
+    if caller.hardware_hash is not None and caller.hardware_hash != hardware:
         raise HardwareMismatch()
 
 
-def bind_hardware(session: Session, user: User, hardware: str) -> None:
-    """Bind an unbound user to `hardware`, or check it is the machine it is bound to.
+def bind_hardware(session: Session, caller: Caller, hardware: str) -> None:
+    """Bind an unbound user or machine client to `hardware`, or check it is the one it is bound to.
 
     The conditional UPDATE makes the first binding atomic: of two machines racing to be first,
     one wins and the other gets HardwareMismatch.
     """
-    check_hardware(user, hardware)
-    if user.hardware_hash is not None:
+    check_hardware(caller, hardware)
+    if caller.hardware_hash is not None:
         return
+    table = type(caller)
     session.execute(
-        update(User).where(User.id == user.id, User.hardware_hash.is_(None)).values(hardware_hash=hardware)
+        update(table)
+        .where(table.id == caller.id, table.hardware_hash.is_(None))
+        .values(hardware_hash=hardware)
     )
     session.commit()
-    session.refresh(user)
-    check_hardware(user, hardware)
-    if user.hardware_hash == hardware:
-        log.info("user %s bound to its hardware", user.id)
+    session.refresh(caller)
+    check_hardware(caller, hardware)
+    if caller.hardware_hash == hardware:
+        log.info("%s %s bound to its hardware", caller.kind, caller.id)
 
 
 def bootstrap_admin(session: Session, passwords: PasswordService, email: str, password: str) -> bool:

@@ -67,8 +67,8 @@ def set_role(user_id: UserId, body: RoleUpdate, _admin: ApiAdmin, session: Sessi
 @router.put("/{user_id}/license", response_model=LicenseInfo)
 def set_license(user_id: UserId, body: LicenseUpdate, _admin: ApiAdmin, session: SessionDep) -> LicenseInfo:
     """Create or replace a user's licence: plan, expiry and the folders it may read."""
-    models.get_user(session, user_id)
-    return licenses.info(licenses.set_license(session, user_id, body))
+    user = models.get_user(session, user_id)
+    return licenses.info(licenses.set_license(session, user, body))
 
 
 @router.delete("/{user_id}/hardware", response_model=Success)

@@ -1,0 +1,1 @@
+"""The clients module: machine clients, their keys and the challenge-response handshake."""

@@ -1,0 +1,1 @@
+"""The events module: change events, recorded in the database and streamed as SSE."""
