@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import itertools
 from dataclasses import dataclass
@@ -47,6 +48,32 @@ class Person:
     password: str
     role: str
     token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Its Authorization header."""
+        return bearer(self.token)
+
+
+def answer_challenge(key: bytes, text: str, iv_b64: str) -> str:
+    """What a machine client sends to `/auth_verify`: base64(AES-256-CBC(key, iv, PKCS#7(text)))."""
+    from cryptography.hazmat.primitives import padding
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+    padder = padding.PKCS7(128).padder()
+    padded = padder.update(text.encode()) + padder.finalize()
+    encryptor = Cipher(algorithms.AES(key), modes.CBC(base64.b64decode(iv_b64))).encryptor()
+    return base64.b64encode(encryptor.update(padded) + encryptor.finalize()).decode()
+
+
+@dataclass
+class Machine:
+    """A machine client the test registered, with its raw key and (after `Api.handshake`) a token."""
+
+    name: str
+    key: bytes
+    role: str
+    token: str = ""
 
     @property
     def headers(self) -> dict[str, str]:
@@ -134,4 +161,56 @@ class Api:
         assert response.status_code == 200, response.text
         assert response.headers["content-type"] == "application/octet-stream"
         keys = reference.user_keys(person.email, person.password, hw)
+        return reference.open_(keys, response.content)
+
+    def machine(self, role: str, name: str | None = None, login: bool = True) -> Machine:
+        """Register a machine client with `role` (and shake hands unless `login` is false)."""
+        name = name or f"{role.lower()}-{next(self._numbers)}"
+        response = self.client.post("/clients", json={"client_name": name, "role": role}, headers=self.admin)
+        assert response.status_code == 201, response.text
+        body = response.json()
+        assert body["client_name"] == name and body["role"] == role
+        machine = Machine(name, base64.b64decode(body["key"]), role)
+        if login:
+            machine.token = self.handshake(machine)
+        return machine
+
+    def handshake(self, machine: Machine, duration: int = 3600) -> str:
+        """`/auth` then `/auth_verify`; the session token."""
+        challenge = self.client.post("/auth", json={"client_name": machine.name})
+        assert challenge.status_code == 200, challenge.text
+        c = challenge.json()["challenge"]
+        body = {
+            "client_name": machine.name,
+            "id": c["id"],
+            "duration": duration,
+            "encrypted_text": answer_challenge(machine.key, c["text"], c["cipher_iv"]),
+        }
+        response = self.client.post("/auth_verify", json=body)
+        assert response.status_code == 200, response.text
+        return str(response.json()["session"]["token"])
+
+    def set_client_license(
+        self, machine: Machine, folders: list[str], expires_at: str = "2999-01-01T00:00:00Z"
+    ) -> Any:
+        """Give a machine client a licence."""
+        response = self.client.put(
+            f"/clients/{machine.name}/license",
+            json={"plan": "fleet", "expires_at": expires_at, "folders": folders},
+            headers=self.admin,
+        )
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def machine_get(self, machine: Machine, folder: str, name: str, hw: str = HW1) -> Any:
+        """`POST /resources/get/{folder}` as a machine client (no password)."""
+        return self.client.post(
+            f"/resources/get/{folder}", json={"fileName": name, "hardware": hw}, headers=machine.headers
+        )
+
+    def machine_read(self, machine: Machine, folder: str, name: str, hw: str = HW1) -> bytes:
+        """Download as a machine client and open the envelope with the reference implementation."""
+        response = self.machine_get(machine, folder, name, hw)
+        assert response.status_code == 200, response.text
+        keys = reference.derive_keys(machine.name.encode(), machine.key, hw)
         return reference.open_(keys, response.content)

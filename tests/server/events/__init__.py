@@ -1,0 +1,1 @@
+"""Tests of azaion_server.events."""
