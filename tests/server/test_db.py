@@ -25,7 +25,15 @@ def test_upgrade_downgrade_upgrade(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
     migrate(engine)
     tables = set(inspect(engine).get_table_names())
-    assert {"users", "licenses", "resources", "resource_blobs", "revoked_tokens"} <= tables
+    assert {
+        "users",
+        "licenses",
+        "resources",
+        "resource_blobs",
+        "revoked_tokens",
+        "clients",
+        "events",
+    } <= tables
     downgrade(engine)
     assert set(inspect(engine).get_table_names()) == {"alembic_version"}
     migrate(engine)
@@ -66,3 +74,35 @@ def test_no_create_all_anywhere() -> None:
 def test_migrations_ship_in_the_package() -> None:
     assert (PACKAGE / "migrations" / "script.py.mako").is_file()
     assert list((PACKAGE / "migrations" / "versions").glob("0001_*.py"))
+    assert list((PACKAGE / "migrations" / "versions").glob("0002_*.py"))
+
+
+def test_upgrading_a_database_with_data_keeps_it(tmp_path: Path) -> None:
+    """0002 rebuilds `resources` on SQLite: the blobs that refer to it must survive."""
+    from sqlalchemy import text
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    migrate(engine, "0001")
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO users (email, password_hash, role, created_at) "
+                "VALUES ('a@b.c', 'x', 'Admin', '2026-01-01 00:00:00')"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO resources (folder, name, size, checksum, published, alive, uploaded, "
+                "modified, owner_id) VALUES ('models', 'm.bin', 1, 'c', 1, 1, "
+                "'2026-01-01 00:00:00', '2026-01-01 00:00:00', 1)"
+            )
+        )
+        connection.execute(text("INSERT INTO resource_blobs (resource_id, data) VALUES (1, x'00')"))
+    migrate(engine)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM resource_blobs")).scalar() == 1
+        assert connection.execute(text("SELECT owner_id, owner_client_id FROM resources")).one() == (1, None)
+        assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
+        schema = connection.execute(text("SELECT sql FROM sqlite_master WHERE name = 'resources'")).scalar()
+    assert "AUTOINCREMENT" in schema
+    engine.dispose()

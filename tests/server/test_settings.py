@@ -77,3 +77,46 @@ def test_bad_values_are_refused() -> None:
 def test_argon2_memory_must_cover_its_lanes() -> None:
     with pytest.raises(ValidationError, match="ARGON2_MEMORY"):
         Settings.load(jwt_secret=STRONG, client_key_secret=KEYS, argon2_memory_kib=8, argon2_parallelism=4)
+
+
+@pytest.mark.parametrize("secret", [None, "", "changeme", "short-but-random"])
+def test_weak_or_missing_client_key_secret_is_refused(
+    monkeypatch: pytest.MonkeyPatch, secret: str | None
+) -> None:
+    if secret is not None:
+        monkeypatch.setenv("AZAION_CLIENT_KEY_SECRET", secret)
+    with pytest.raises(ValidationError, match="AZAION_CLIENT_KEY_SECRET"):
+        Settings.load(jwt_secret=STRONG)
+
+
+def test_the_client_key_secret_must_differ_from_the_jwt_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ValidationError, match="differ"):
+        Settings.load(jwt_secret=STRONG, client_key_secret=STRONG)
+    monkeypatch.setenv("AZAION_JWT_SECRET", KEYS)
+    monkeypatch.setenv("AZAION_CLIENT_KEY_SECRET", KEYS)
+    with pytest.raises(ValidationError, match="differ"):
+        Settings.load()
+
+
+def test_dev_mode_generates_a_client_key_secret() -> None:
+    from azaion_server.clients.settings import ClientSettings
+
+    first, second = ClientSettings(dev=True), ClientSettings(dev=True)
+    assert first.client_key_secret is not None and second.client_key_secret is not None
+    assert first.client_key_secret.get_secret_value() != second.client_key_secret.get_secret_value()
+    assert first.client_key_secret.get_secret_value() not in repr(first)
+
+
+def test_event_and_client_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AZAION_SSE_PING_SECONDS", "2.5")
+    monkeypatch.setenv("AZAION_SSE_MAX_STREAMS_PER_USER", "9")
+    monkeypatch.setenv("AZAION_CHALLENGE_SECONDS", "30")
+    monkeypatch.setenv("AZAION_CLIENT_SESSION_MAX_SECONDS", "600")
+    settings = Settings.load(jwt_secret=STRONG, client_key_secret=KEYS)
+    assert (settings.events.sse_ping_seconds, settings.events.sse_max_streams_per_user) == (2.5, 9)
+    assert settings.events.events_retention_seconds == 7 * 24 * 3600
+    assert (settings.clients.challenge_seconds, settings.clients.client_session_max_seconds) == (30, 600)
+    with pytest.raises(ValidationError):
+        Settings.load(jwt_secret=STRONG, client_key_secret=KEYS, sse_ping_seconds=0)
+    with pytest.raises(ValidationError):
+        Settings.load(jwt_secret=STRONG, client_key_secret=KEYS, challenge_seconds=1)

@@ -44,6 +44,9 @@ class EventStream(Base):
     """
 
     __tablename__ = "event_streams"
+    # AUTOINCREMENT: a stalled stream renewing or closing its expired lease must not touch a
+    # newer stream's lease that took the same id.
+    __table_args__ = {"sqlite_autoincrement": True}  # noqa: RUF012 - SQLAlchemy reads it once
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     subject: Mapped[str] = mapped_column(String(80), index=True)

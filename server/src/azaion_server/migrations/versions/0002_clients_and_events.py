@@ -87,6 +87,7 @@ def upgrade() -> None:
         sa.Column("subject", sa.String(length=80), nullable=False),
         sa.Column("expires_at", _TS, nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_event_streams")),
+        sqlite_autoincrement=True,
     )
     op.create_index(op.f("ix_event_streams_subject"), "event_streams", ["subject"])
     op.create_index(op.f("ix_event_streams_expires_at"), "event_streams", ["expires_at"])
