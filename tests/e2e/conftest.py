@@ -47,6 +47,7 @@ def server_env(e2e_database_url, s3_endpoint, tmp_path_factory) -> dict[str, str
     return {
         "AZAION_DATABASE_URL": e2e_database_url,
         "AZAION_JWT_SECRET": secrets.token_urlsafe(48),
+        "AZAION_CLIENT_KEY_SECRET": secrets.token_urlsafe(48),
         "AZAION_STORAGE": "files",
         "AZAION_STORAGE_DIR": str(tmp_path_factory.mktemp("e2e-storage")),
         "AZAION_S3_ENDPOINT": s3_endpoint.url,
