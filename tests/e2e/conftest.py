@@ -63,6 +63,7 @@ def server_env(e2e_database_url, s3_endpoint, tmp_path_factory) -> dict[str, str
         "AZAION_LOGIN_MAX_ATTEMPTS": "8",
         "AZAION_MAX_UPLOAD_BYTES": str(1 << 20),
         "AZAION_LOG_LEVEL": "WARNING",
+        "AZAION_SSE_PING_SECONDS": "1",
     }
 
 
