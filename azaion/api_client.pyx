@@ -4,6 +4,7 @@
 # ../shared/seeds/azaion-api-client.md; ../docs/formats.md and ../docs/protocol.md pin the bytes.
 import logging
 import os
+from queue import Empty, Queue
 import re
 import time
 import uuid
@@ -33,7 +34,7 @@ from azaion.errors import (
 )
 
 from azaion.cdn_manager cimport CDNCredentials, CDNManager
-from azaion.constants cimport DEFAULT_SEGMENT_SIZE, HEADER_LEN
+from azaion.constants cimport DEFAULT_SEGMENT_SIZE, HEADER_LEN, TAG_LEN
 from azaion.credentials cimport Credentials, MachineCredentials
 from azaion.hardware_service cimport HardwareService
 from azaion.security cimport (
@@ -43,11 +44,58 @@ from azaion.security cimport (
     answer_challenge,
     integrity_error,
     open_header,
+    segment_read_size,
     small_length,
 )
 from azaion.user cimport User
 
 log = logging.getLogger("azaion")
+
+cdef int read_ahead_depth(Py_ssize_t step):
+    # A cold load receives in a second thread (docs/performance.md): the network and the cache
+    # file on one core, decryption on the other. Segments the receiver may be ahead: about
+    # AZAION_CHUNK_SIZE bytes, at least one.
+    return max(1, constants.chunk_size() // step)
+
+
+class ReadAhead:
+    """Calls produce() in a thread, up to `depth` results ahead of next(); None ends."""
+
+    def __init__(self, produce, int depth):
+        import threading
+
+        self.produce = produce
+        self.results = Queue(depth)
+        self.stopped = False
+        self.thread = threading.Thread(target=self.run, name="azaion-read-ahead", daemon=True)
+        self.thread.start()
+
+    def run(self):
+        try:
+            while not self.stopped:
+                result = self.produce()
+                self.results.put((result, None))
+                if result is None:
+                    return
+        except BaseException as e:
+            self.results.put((None, e))
+
+    def next(self):
+        result, error = self.results.get()
+        if error is not None:
+            self.stopped = True
+            raise error
+        return result
+
+    def close(self):
+        # Stops the thread and waits for it; what it had read ahead is dropped.
+        self.stopped = True
+        while self.thread.is_alive():
+            try:
+                self.results.get(timeout=0.05)
+            except Empty:
+                pass
+        self.thread.join()
 
 cdef object RESERVED_NAMES = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$", re.IGNORECASE)
 cdef object CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -431,16 +479,19 @@ cdef class ApiClient:
         return FileLock(str(lock_path))
 
     cdef bytes decrypt_cached(self, object path, bytes small, str folder, str name, object progress):
+        # The cached big part, read in segment-aligned chunks into one reused buffer; each
+        # segment is opened straight from it into the output buffer (allocated once, at its final
+        # size). A reader thread was measured here and gained nothing: page-cache reads are cheap
+        # next to first-touching the output (docs/performance.md).
         cdef ResourceDecryptor dec
-        cdef Py_ssize_t size, done = 0, step
-        with open(path, "rb") as f:
+        cdef Py_ssize_t size, done = 0
+        with open(path, "rb", buffering=0) as f:
             size = os.fstat(f.fileno()).st_size
             dec = ResourceDecryptor.new(small, len(small) + size, folder, name)
-            buffer = bytearray(dec.segment_size * 4 + 64)
+            buffer = bytearray(4 * (dec.segment_size + TAG_LEN))
             view = memoryview(buffer)
             while done < size:
-                step = dec.read_size(len(buffer))
-                n = f.readinto(view[:step])
+                n = f.readinto(view[: dec.read_size(len(buffer))])
                 if not n:
                     break
                 dec.feed(view[:n])
@@ -451,32 +502,51 @@ cdef class ApiClient:
 
     cdef bytes download_big(self, object path, bytes small, str folder, str name, object progress):
         # Streams the big part from the CDN into a temporary file beside its final path while
-        # decrypting it, so it is verified as it arrives and never held in memory twice.
+        # decrypting it, so it is verified as it arrives and never held in memory twice: a
+        # second thread receives one segment at a time and writes it to the file, this one
+        # opens it into the output buffer. Only a complete, verified file is renamed into place.
         cdef ResourceDecryptor dec
         cdef CDNManager cdn = self.cdn()
-        cdef Py_ssize_t done = 0
+        cdef Py_ssize_t done = 0, length, total
         key = big_key(folder, name, small)
         log.info("downloading the big part %s from the CDN", key)
         body, length, total = cdn.open_download(key, 0)
         try:
             dec = ResourceDecryptor.new(small, len(small) + length, folder, name)
+            total = len(small) + length
             tmp = path.with_name(f"{path.name}.{uuid.uuid4().hex}.incomplete")
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 with open(tmp, "wb") as f:
-                    while done < length:
+                    position = [len(small)]
+
+                    def receive_segment():
+                        want = segment_read_size(position[0], total, dec.segment_size, dec.segment_size + TAG_LEN)
+                        if not want:
+                            return None
                         try:
-                            data = body.read(dec.read_size(constants.chunk_size()))
+                            data = body.read(want)
                         except Exception as e:
                             raise CDNError(f"the download of {key!r} from the CDN broke off "
                                            f"({type(e).__name__}); try again") from None
                         if not data:
-                            break
+                            return None
                         f.write(data)
-                        dec.feed(data)
-                        done += len(data)
-                        if progress is not None:
-                            progress(done, length)
+                        position[0] += len(data)
+                        return data
+
+                    ahead = ReadAhead(receive_segment, read_ahead_depth(dec.segment_size + TAG_LEN))
+                    try:
+                        while True:
+                            data = ahead.next()
+                            if data is None:
+                                break
+                            dec.feed(data)
+                            done += len(data)
+                            if progress is not None:
+                                progress(done, length)
+                    finally:
+                        ahead.close()
                 result = dec.finish()
                 os.replace(tmp, path)
             except OSError as e:

@@ -191,7 +191,10 @@ cdef class CDNManager:
                 if progress is not None:
                     progress(length, length)
                 return cache_failed
-            upload_id = client.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
+            # CRC32 per part, combined by S3 (as boto3's own managed upload does): without an
+            # algorithm S3 may checksum the whole object once more when the upload completes.
+            upload_id = client.create_multipart_upload(Bucket=bucket, Key=key,
+                                                       ChecksumAlgorithm="CRC32")["UploadId"]
         except (BotoCoreError, ClientError) as e:
             raise self.cdn_error(e, "upload", key) from None
         try:
@@ -230,7 +233,7 @@ cdef class CDNManager:
                     produced += size
                     number += 1
                     future = pool.submit(client.upload_part, Bucket=bucket, Key=key, UploadId=upload_id,
-                                         PartNumber=number, Body=part)
+                                         PartNumber=number, Body=part, ChecksumAlgorithm="CRC32")
                     pending[future] = (number, size)
                     if cache_file is not None and not cache_failed:
                         cache_failed = write_part(cache_file, part)
@@ -239,7 +242,10 @@ cdef class CDNManager:
                         finished, _ = wait(list(pending), return_when=FIRST_COMPLETED)
                         for future in finished:
                             part_number, part_len = pending.pop(future)
-                            etags[part_number] = future.result()["ETag"]
+                            answer = future.result()
+                            etags[part_number] = {"ETag": answer["ETag"], "PartNumber": part_number}
+                            if answer.get("ChecksumCRC32"):
+                                etags[part_number]["ChecksumCRC32"] = answer["ChecksumCRC32"]
                             sent += part_len
                             if progress is not None:
                                 progress(sent, length)
@@ -249,7 +255,7 @@ cdef class CDNManager:
                 raise
         client.complete_multipart_upload(
             Bucket=bucket, Key=key, UploadId=upload_id,
-            MultipartUpload={"Parts": [{"ETag": etags[n], "PartNumber": n} for n in sorted(etags)]},
+            MultipartUpload={"Parts": [etags[n] for n in sorted(etags)]},
         )
         return cache_failed
 

@@ -58,6 +58,8 @@ cdef class ResourceDecryptor:
 
 
 cdef bytes output_buffer(Py_ssize_t n)
+cdef Py_ssize_t segment_read_size(Py_ssize_t position, Py_ssize_t total_len, Py_ssize_t segment_size,
+                                  Py_ssize_t limit)
 cdef Py_ssize_t ciphertext_length(Py_ssize_t plaintext_len, Py_ssize_t segment_size)
 cdef Py_ssize_t plaintext_length(Py_ssize_t total_len, Py_ssize_t segment_size) except -2
 cdef Py_ssize_t small_length(Py_ssize_t total_len, int small_kb)

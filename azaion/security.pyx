@@ -108,6 +108,18 @@ cdef bytes output_buffer(Py_ssize_t n):
     return out
 
 
+cdef Py_ssize_t segment_read_size(Py_ssize_t position, Py_ssize_t total_len, Py_ssize_t segment_size,
+                                  Py_ssize_t limit):
+    # The length of the next read of a ciphertext from byte `position` (past the header) that
+    # ends on a segment boundary: the rest of the current segment and as many whole segments as
+    # fit in limit, never past the end.
+    cdef Py_ssize_t step = segment_size + TAG_LEN
+    cdef Py_ssize_t size = step - (position - HEADER_LEN) % step
+    if limit > size:
+        size += ((limit - size) // step) * step
+    return max(0, min(size, total_len - position))
+
+
 cdef Py_ssize_t ciphertext_length(Py_ssize_t plaintext_len, Py_ssize_t segment_size):
     cdef Py_ssize_t n = (plaintext_len + segment_size - 1) // segment_size
     if n == 0:
@@ -350,13 +362,8 @@ cdef class ResourceDecryptor:
 
     cdef Py_ssize_t read_size(self, Py_ssize_t limit):
         # How much to read next so that reads end on segment boundaries (then feed() opens
-        # every segment straight from the caller's buffer): the rest of the current segment
-        # and as many whole segments as fit in limit.
-        cdef Py_ssize_t step = self.segment_size + TAG_LEN
-        cdef Py_ssize_t size = self.expected_segment_len() - self.pending_len
-        if limit > size:
-            size += ((limit - size) // step) * step
-        return max(0, min(size, self.total_len - self.consumed))
+        # every segment straight from the caller's buffer).
+        return segment_read_size(self.consumed, self.total_len, self.segment_size, limit)
 
     cdef int feed(self, object chunk) except -1:
         # Takes the next bytes of the ciphertext; whole segments are opened at once, straight
