@@ -26,7 +26,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "--large", action="store_true", help="add a 2048 MiB resource (moto needs ~8 GiB for it)"
     )
     parser.add_argument("--quick", action="store_true", help="smoke run: 4 and 16 MiB, 2 runs, 3 s of load")
-    parser.add_argument("--runs", type=int, help="runs per figure (default 5; 3 at 512 MiB and above)")
+    parser.add_argument(
+        "--runs", type=int, help="runs per figure (default 5; uploads of 512 MiB and more: 3)"
+    )
     parser.add_argument("--rows", default="1,2,3,4,5,6", help="rows to run (default all: 1,2,3,4,5,6)")
     parser.add_argument("--seconds", type=float, help="seconds of load per server in row 5 (default 10)")
     parser.add_argument("--json", help="also write every figure and sample to this file")
@@ -51,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
             return args.runs
         if args.quick:
             return 2
-        return 3 if size >= 512 * MiB else 5
+        return 5
 
     import azaion
 
