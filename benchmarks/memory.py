@@ -136,10 +136,10 @@ def memory_rows(env: Env, size: int) -> list[Row]:
     rows.append(
         Row(
             "4",
-            "peak RSS, upload",
+            "peak RSS, upload (extra)",
             label,
-            extra,
-            "x",
+            (m["peak"] - m["baseline"]) / MiB,
+            "MiB",
             "above baseline holding the input",
             None,
             extra,
