@@ -34,7 +34,17 @@ def test_docs_and_openapi(client) -> None:
         "/resources/get/{folder}",
         "/resources/{folder}",
         "/resources/{folder}/{name}",
+        "/resources/{folder}/{name}/publish",
+        "/auth",
+        "/auth_verify",
+        "/clients",
+        "/clients/{client_name}/enabled",
+        "/clients/{client_name}/license",
+        "/clients/{client_name}/hardware",
+        "/clients/{client_name}",
+        "/events",
     } <= paths
+    assert {"post", "put"} <= set(schema["paths"]["/resources/{folder}"])
     upload = schema["paths"]["/resources/{folder}"]["post"]["requestBody"]["content"]
     assert "data" in upload["multipart/form-data"]["schema"]["properties"]
 
