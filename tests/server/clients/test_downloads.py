@@ -117,3 +117,28 @@ def test_repeated_downloads_skip_the_key_work(api, monkeypatch: pytest.MonkeyPat
     monkeypatch.undo()
     # Another machine is another entry (and binding refuses it anyway).
     assert_error(api.machine_get(drone, "models", "m.bin", HW2), 403, "HARDWARE_MISMATCH")
+
+
+def test_an_operator_client_lists_what_it_may_read(api) -> None:
+    drone = api.machine("Operator")
+    api.upload("models", "live.bin", b"x", category="detector")
+    api.upload("models", "draft.bin", b"x", draft="true")
+    api.upload("models", "dead.bin", b"x")
+    api.client.delete("/resources/models/dead.bin", headers=api.admin)
+    api.upload("maps", "city.map", b"x")
+    assert_error(api.client.get("/resources", headers=drone.headers), 403, "LICENSE_REQUIRED")
+    api.set_client_license(drone, ["models"])
+    listed = api.client.get("/resources", headers=drone.headers).json()
+    assert [r["name"] for r in listed["results"]] == ["live.bin"] and listed["count"] == 1
+    for params in ({"alive": "false"}, {"published": "false"}, {"category": "other"}, {"name": "^d"}):
+        assert api.client.get("/resources", params=params, headers=drone.headers).json()["results"] == []
+    assert_error(
+        api.client.get("/resources", params={"folder": "maps"}, headers=drone.headers),
+        403,
+        "FOLDER_NOT_LICENSED",
+    )
+    assert api.client.get("/resources/models/live.bin", headers=drone.headers).status_code == 200
+    assert_error(api.client.get("/resources/models/draft.bin", headers=drone.headers), 404, "NOT_FOUND")
+    assert_error(
+        api.client.get("/resources/maps/city.map", headers=drone.headers), 403, "FOLDER_NOT_LICENSED"
+    )

@@ -268,3 +268,20 @@ def test_curl_shows_the_stream(live) -> None:
     assert "event: resource.created\n" in output
     assert "\ndata: {" in output and '"name": "m.bin"' in output
     assert ": ping" in output
+
+
+def test_a_database_failure_ends_the_stream_cleanly(live, monkeypatch: pytest.MonkeyPatch, caplog) -> None:
+    import azaion_server.events.routes as routes
+    from sqlalchemy.exc import OperationalError
+
+    def broken(*_args):
+        raise OperationalError("SELECT", {}, Exception("gone"))
+
+    api = live.api
+    with live.stream(api.admin) as stream:
+        monkeypatch.setattr(routes, "_read", broken)
+        monkeypatch.setattr(routes, "_close", broken)
+        api.upload("models", "m.bin", b"x")
+        assert stream.ended.wait(5)
+    assert "event stream ended: OperationalError" in caplog.text
+    assert "lease not released" in caplog.text

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import anyio
 from fastapi import APIRouter, Header, Query
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
@@ -137,9 +138,8 @@ async def stream(context: AppContext, subscription: Subscription) -> AsyncIterat
                 for row in rows:
                     subscription.last_id = row.id
                     if viewer.sees(row):
-                        yield ServerSentEvent(
-                            id=str(row.id), event=row.type, data=json.dumps(models.message(row))
-                        )
+                        data = json.dumps(models.message(row))
+                        yield ServerSentEvent(id=str(row.id), event=row.type, data=data)
                 if len(rows) < BATCH:
                     break
             left = expires - time.time()
@@ -155,10 +155,16 @@ async def stream(context: AppContext, subscription: Subscription) -> AsyncIterat
                 viewer = refreshed
                 yield ServerSentEvent(comment="ping")
                 next_beat = time.monotonic() + ping
+    except SQLAlchemyError as e:
+        # The database went away: end the stream; the client resumes with Last-Event-ID.
+        log.warning("event stream ended: %s", type(e).__name__)
     finally:
         context.events.unsubscribe(waiter)
         with anyio.CancelScope(shield=True):
-            await run_in_threadpool(_close, context, subscription.lease_id)
+            try:
+                await run_in_threadpool(_close, context, subscription.lease_id)
+            except SQLAlchemyError as e:  # the lease runs out by itself
+                log.warning("event stream lease not released: %s", type(e).__name__)
 
 
 @router.get(
