@@ -23,7 +23,9 @@ class CappedRetry(Retry):
     """``Retry`` with jittered, capped backoff and a ceiling on ``Retry-After``."""
 
     def get_backoff_time(self) -> float:
-        consecutive = len(list(takewhile(lambda item: item.redirect_location is None, reversed(self.history))))
+        consecutive = len(
+            list(takewhile(lambda item: item.redirect_location is None, reversed(self.history)))
+        )
         if consecutive <= 1 or not self.backoff_factor:
             return 0.0
         base = self.backoff_factor * (2 ** (consecutive - 1))
@@ -35,8 +37,15 @@ class CappedRetry(Retry):
         except Exception:
             return None
 
-    def increment(self, method: Optional[str] = None, url: Optional[str] = None, response: Any = None,
-                  error: Optional[Exception] = None, _pool: Any = None, _stacktrace: Any = None) -> Retry:
+    def increment(
+        self,
+        method: Optional[str] = None,
+        url: Optional[str] = None,
+        response: Any = None,
+        error: Optional[Exception] = None,
+        _pool: Any = None,
+        _stacktrace: Any = None,
+    ) -> Retry:
         if response is not None and response.headers.get("Retry-After"):
             from azaion import constants
 

@@ -82,4 +82,4 @@ def follow(
             log.info("event stream broke off (%s); reconnecting", type(e).__name__)
         if not reconnect:
             return
-        time.sleep(min(30.0, backoff * (2 ** min(failures, 6))) * random.uniform(0.5, 1.0))
+        time.sleep(min(30.0, backoff * (2 ** min(failures, 6))) * random.uniform(0.5, 1.0))  # noqa: S311 - jitter

@@ -76,7 +76,9 @@ def read_config() -> dict[str, str]:
     try:
         parser.read(path, encoding="utf-8")
     except configparser.Error as e:
-        raise errors.ConfigurationError(f"{path} is not a valid config file ({e.message}); fix or delete it") from None
+        raise errors.ConfigurationError(
+            f"{path} is not a valid config file ({e.message}); fix or delete it"
+        ) from None
     return dict(parser["default"]) if parser.has_section("default") else {}
 
 
@@ -137,12 +139,16 @@ def connect(args: argparse.Namespace, with_cdn: bool = False):
     config = read_config()
     url = setting(args, "api_url", "AZAION_API_URL", config)
     if not url:
-        raise UsageError("no API URL: pass --api-url, set AZAION_API_URL, or run 'azaion login --api-url URL'")
+        raise UsageError(
+            "no API URL: pass --api-url, set AZAION_API_URL, or run 'azaion login --api-url URL'"
+        )
     client = ApiClient(url)
     client_name = setting(args, "client_name", "AZAION_CLIENT_NAME", config)
     try:
         if client_name:
-            client.set_machine_credentials(client_name, read_secret(args, "AZAION_CLIENT_KEY", "Client key: "))
+            client.set_machine_credentials(
+                client_name, read_secret(args, "AZAION_CLIENT_KEY", "Client key: ")
+            )
             client.login()
         else:
             email = setting(args, "email", "AZAION_EMAIL", config)
@@ -171,7 +177,9 @@ def progress_bar(args: argparse.Namespace, label: str):
         return None, lambda: None
     from tqdm import tqdm
 
-    bar = tqdm(total=0, unit="B", unit_scale=True, unit_divisor=1024, desc=label, file=sys.stderr, leave=False)
+    bar = tqdm(
+        total=0, unit="B", unit_scale=True, unit_divisor=1024, desc=label, file=sys.stderr, leave=False
+    )
 
     def update(done: int, total: int) -> None:
         if bar.total != total:
@@ -194,9 +202,13 @@ def table(rows: list[dict[str, Any]]) -> str:
         return "(no resources)"
     lines = [f"{'FOLDER':<16} {'NAME':<32} {'SIZE':>10}  {'MODIFIED':<19}  STATE"]
     for r in rows:
-        state = ("published" if r.get("published") else "draft") + ("" if r.get("alive", True) else ", deleted")
+        state = ("published" if r.get("published") else "draft") + (
+            "" if r.get("alive", True) else ", deleted"
+        )
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(float(r.get("modified") or 0)))
-        lines.append(f"{r.get('folder', ''):<16} {r.get('name', ''):<32} {r.get('size', 0):>10}  {when:<19}  {state}")
+        lines.append(
+            f"{r.get('folder', ''):<16} {r.get('name', ''):<32} {r.get('size', 0):>10}  {when:<19}  {state}"
+        )
     return "\n".join(lines)
 
 
@@ -210,15 +222,24 @@ def cmd_login(args: argparse.Namespace) -> int:
             saved["email"] = client.credentials.email
         path = write_config(saved)
         user = client.user
-        emit(args, {"email": user.email, "role": user.role.name, "config": str(path)},
-             lambda d: f"Logged in as {d['email']} ({d['role']}); saved the API URL and email in {d['config']}")
+        emit(
+            args,
+            {"email": user.email, "role": user.role.name, "config": str(path)},
+            lambda d: (
+                f"Logged in as {d['email']} ({d['role']}); saved the API URL and email in {d['config']}"
+            ),
+        )
     return 0
 
 
 def cmd_logout(args: argparse.Namespace) -> int:
     config = read_config()
     email = setting(args, "email", "AZAION_EMAIL", config)
-    if config.get("api_url") and (email or args.client_name) and (os.environ.get("AZAION_PASSWORD") or args.password_stdin):
+    if (
+        config.get("api_url")
+        and (email or args.client_name)
+        and (os.environ.get("AZAION_PASSWORD") or args.password_stdin)
+    ):
         with connect(args) as client:
             client.logout()
     path = write_config({"email": None})
@@ -231,9 +252,18 @@ def cmd_whoami(args: argparse.Namespace) -> int:
 
     with connect(args) as client:
         user = client.user
-        data = {"id": user.id, "email": user.email, "role": user.role.name, "api_url": client.api_url,
-                "hardware": HardwareService().hardware_hash}
-    emit(args, data, lambda d: f"{d['email']} ({d['role']}, id {d['id']}) at {d['api_url']}\nhardware {d['hardware']}")
+        data = {
+            "id": user.id,
+            "email": user.email,
+            "role": user.role.name,
+            "api_url": client.api_url,
+            "hardware": HardwareService().hardware_hash,
+        }
+    emit(
+        args,
+        data,
+        lambda d: f"{d['email']} ({d['role']}, id {d['id']}) at {d['api_url']}\nhardware {d['hardware']}",
+    )
     return 0
 
 
@@ -261,14 +291,29 @@ def cmd_push(args: argparse.Namespace) -> int:
         update, close = progress_bar(args, f"push {name}")
         started = time.perf_counter()
         try:
-            result = client.upload_big_small_resource(data, name, args.folder, update, args.category, args.draft)
+            result = client.upload_big_small_resource(
+                data, name, args.folder, update, args.category, args.draft
+            )
         finally:
             close()
         elapsed = time.perf_counter() - started
-    out = {"folder": args.folder, "name": name, "size": len(data), "sha256": hashlib.sha256(data).hexdigest(),
-           "seconds": round(elapsed, 3), "published": not args.draft, "resource": result}
-    emit(args, out, lambda d: f"Pushed {d['folder']}/{d['name']} ({human_size(d['size'])}) in {d['seconds']:.2f} s"
-         + ("" if d["published"] else " as a draft"))
+    out = {
+        "folder": args.folder,
+        "name": name,
+        "size": len(data),
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "seconds": round(elapsed, 3),
+        "published": not args.draft,
+        "resource": result,
+    }
+    emit(
+        args,
+        out,
+        lambda d: (
+            f"Pushed {d['folder']}/{d['name']} ({human_size(d['size'])}) in {d['seconds']:.2f} s"
+            + ("" if d["published"] else " as a draft")
+        ),
+    )
     return 0
 
 
@@ -281,9 +326,9 @@ def confirm(question: str) -> bool:
 
 def cmd_pull(args: argparse.Namespace) -> int:
     to_stdout = args.output == "-"
-    if not to_stdout and not args.yes:
-        if not confirm(f"Write the plaintext of {args.name} to {args.output}? The split keeps models out of files"):
-            raise UsageError("writing plaintext to disk needs confirmation on a terminal, or --yes")
+    question = f"Write the plaintext of {args.name} to {args.output}? The split keeps models out of files"
+    if not to_stdout and not args.yes and not confirm(question):
+        raise UsageError("writing plaintext to disk needs confirmation on a terminal, or --yes")
     with connect(args) as client:
         update, close = progress_bar(args, f"pull {args.name}")
         started = time.perf_counter()
@@ -307,16 +352,34 @@ def cmd_pull(args: argparse.Namespace) -> int:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-    out = {"folder": args.folder, "name": args.name, "size": len(data), "sha256": digest,
-           "output": str(target), "seconds": round(elapsed, 3)}
-    emit(args, out, lambda d: f"Pulled {d['folder']}/{d['name']} ({human_size(d['size'])}) to {d['output']} "
-         f"in {d['seconds']:.2f} s\nsha256 {d['sha256']}")
+    out = {
+        "folder": args.folder,
+        "name": args.name,
+        "size": len(data),
+        "sha256": digest,
+        "output": str(target),
+        "seconds": round(elapsed, 3),
+    }
+    emit(
+        args,
+        out,
+        lambda d: (
+            f"Pulled {d['folder']}/{d['name']} ({human_size(d['size'])}) to {d['output']} "
+            f"in {d['seconds']:.2f} s\nsha256 {d['sha256']}"
+        ),
+    )
     return 0
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
-    filters = {"folder": args.folder, "name": args.name, "category": args.category, "since": args.since,
-               "count": args.count, "id": args.id}
+    filters = {
+        "folder": args.folder,
+        "name": args.name,
+        "category": args.category,
+        "since": args.since,
+        "count": args.count,
+        "id": args.id,
+    }
     if args.published is not None:
         filters["published"] = args.published
     if not args.all:
@@ -330,7 +393,11 @@ def cmd_ls(args: argparse.Namespace) -> int:
 def cmd_rm(args: argparse.Namespace) -> int:
     with connect(args) as client:
         result = client.delete_resource(args.name, args.folder)
-    emit(args, result, lambda d: f"Deleted {args.folder}/{args.name} (its bytes are kept; upload it again to revive it)")
+    emit(
+        args,
+        result,
+        lambda d: f"Deleted {args.folder}/{args.name} (its bytes are kept; upload it again to revive it)",
+    )
     return 0
 
 
@@ -344,8 +411,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
 
 def cmd_events(args: argparse.Namespace) -> int:
     with connect(args) as client:
-        seen = 0
-        for event in client.events(args.last_event_id, reconnect=not args.no_reconnect):
+        for seen, event in enumerate(client.events(args.last_event_id, reconnect=not args.no_reconnect), 1):
             if args.json:
                 print(json.dumps(event, sort_keys=True, default=str), flush=True)
             else:
@@ -353,7 +419,6 @@ def cmd_events(args: argparse.Namespace) -> int:
                 what = data.get("resource") or {}
                 subject = f"{what.get('folder')}/{what.get('name')}" if what else data.get("email", "")
                 print(f"{event.get('id')}\t{event.get('type')}\t{subject}", flush=True)
-            seen += 1
             if args.count and seen >= args.count:
                 break
     return 0
@@ -369,16 +434,22 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--api-url", help="Resource API URL (env AZAION_API_URL)")
     common.add_argument("--email", help="account email (env AZAION_EMAIL)")
-    common.add_argument("--client-name", help="authenticate as this machine client (env AZAION_CLIENT_NAME; "
-                        "key from AZAION_CLIENT_KEY)")
+    common.add_argument(
+        "--client-name",
+        help="authenticate as this machine client (env AZAION_CLIENT_NAME; key from AZAION_CLIENT_KEY)",
+    )
     common.add_argument("--password-stdin", action="store_true", help="read the password (or key) from stdin")
     common.add_argument("--json", action="store_true", help="print JSON for scripts")
     common.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
 
-    parser = argparse.ArgumentParser(prog="azaion", description=__doc__.split("\n\n")[0], parents=[common],
-                                     epilog="exit codes: 0 ok, 1 error, 2 usage, 3 authentication, 4 permission, "
-                                     "5 not found, 6 integrity, 7 network/server/CDN, 8 configuration/cache, "
-                                     "130 interrupted")
+    parser = argparse.ArgumentParser(
+        prog="azaion",
+        description=__doc__.split("\n\n")[0],
+        parents=[common],
+        epilog="exit codes: 0 ok, 1 error, 2 usage, 3 authentication, 4 permission, "
+        "5 not found, 6 integrity, 7 network/server/CDN, 8 configuration/cache, "
+        "130 interrupted",
+    )
     parser.add_argument("--version", action="version", version=f"azaion {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
@@ -441,8 +512,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     import logging
 
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
-                        format="azaion: %(levelname)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.debug else logging.WARNING, format="azaion: %(levelname)s: %(message)s"
+    )
     try:
         return args.func(args)
     except KeyboardInterrupt:

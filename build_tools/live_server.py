@@ -6,6 +6,7 @@ installed `azaion_server` started with `python -m azaion_server`, never an in-pr
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import secrets
@@ -40,15 +41,22 @@ class LiveServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.admin_email = env.get("AZAION_ADMIN_EMAIL", "admin@azaion.local")
         self.admin_password = env.get("AZAION_ADMIN_PASSWORD") or secrets.token_urlsafe(16)
-        self.env = {**os.environ, **env, "AZAION_ADMIN_EMAIL": self.admin_email,
-                    "AZAION_ADMIN_PASSWORD": self.admin_password}
-        self.log_path = Path(log_dir or tempfile.mkdtemp(prefix="azaion-server-log-")) / f"server-{self.port}.log"
+        self.env = {
+            **os.environ,
+            **env,
+            "AZAION_ADMIN_EMAIL": self.admin_email,
+            "AZAION_ADMIN_PASSWORD": self.admin_password,
+        }
+        self.log_path = (
+            Path(log_dir or tempfile.mkdtemp(prefix="azaion-server-log-")) / f"server-{self.port}.log"
+        )
         command = [sys.executable, "-m", "azaion_server", "--host", "127.0.0.1", "--port", str(self.port)]
         if dev:
             command.append("--dev")
         self.log = open(self.log_path, "w+b")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(command, env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
-                                        start_new_session=True)
+        self.process = subprocess.Popen(
+            command, env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         self.http = requests.Session()
         self.token: Optional[str] = None
         try:
@@ -85,10 +93,8 @@ class LiveServer:
                 os.killpg(self.process.pid, signal.SIGINT)
                 self.process.wait(timeout=15)
             except (ProcessLookupError, subprocess.TimeoutExpired):
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.killpg(self.process.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
                 self.process.wait(timeout=15)
         self.http.close()
         self.log.close()
@@ -105,24 +111,38 @@ class LiveServer:
         """An ApiAdmin call; raises with the answer's body if it fails."""
         if self.token is None:
             self.token = self.login(self.admin_email, self.admin_password)
-        response = self.http.request(method, f"{self.url}{path}", timeout=30,
-                                     headers={"Authorization": f"Bearer {self.token}"}, **kwargs)
+        response = self.http.request(
+            method,
+            f"{self.url}{path}",
+            timeout=30,
+            headers={"Authorization": f"Bearer {self.token}"},
+            **kwargs,
+        )
         if response.status_code >= 400:
             raise RuntimeError(f"{method} {path} answered {response.status_code}: {response.text}")
         return response
 
     def login(self, email: str, password: str) -> str:
-        response = self.http.post(f"{self.url}/login", json={"email": email, "password": password}, timeout=30)
+        response = self.http.post(
+            f"{self.url}/login", json={"email": email, "password": password}, timeout=30
+        )
         response.raise_for_status()
         return response.json()["token"]
 
     def create_user(self, email: str, password: str, role: str) -> int:
-        return int(self.admin("POST", "/users", json={"email": email, "password": password, "role": role}).json()["id"])
+        return int(
+            self.admin("POST", "/users", json={"email": email, "password": password, "role": role}).json()[
+                "id"
+            ]
+        )
 
     def set_license(self, user_id: int, folders: list[str], days: float = 30, plan: str = "standard") -> None:
         expires = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=days)
-        self.admin("PUT", f"/users/{user_id}/license",
-                   json={"plan": plan, "expires_at": expires.isoformat(), "folders": folders})
+        self.admin(
+            "PUT",
+            f"/users/{user_id}/license",
+            json={"plan": plan, "expires_at": expires.isoformat(), "folders": folders},
+        )
 
     def reset_hardware(self, user_id: int) -> None:
         self.admin("DELETE", f"/users/{user_id}/hardware")

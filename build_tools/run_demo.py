@@ -36,8 +36,12 @@ def step(label: str, nbytes: int, started: float) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--size-mb", type=int, default=int(os.environ.get("AZAION_DEMO_SIZE_MB", "64")),
-                        help="size of the generated model in MiB (default 64)")
+    parser.add_argument(
+        "--size-mb",
+        type=int,
+        default=int(os.environ.get("AZAION_DEMO_SIZE_MB", "64")),
+        help="size of the generated model in MiB (default 64)",
+    )
     args = parser.parse_args(argv)
     if args.size_mb < 0:
         parser.error("--size-mb must be >= 0")
@@ -46,7 +50,10 @@ def main(argv: list[str] | None = None) -> int:
 
     work = Path(tempfile.mkdtemp(prefix="azaion-run-"))
     size = args.size_mb * 2**20
-    print(f"azaion {azaion.__version__}: publish and load a {args.size_mb} MiB model through the compiled client")
+    print(
+        f"azaion {azaion.__version__}: publish and load a {args.size_mb} MiB model "
+        "through the compiled client"
+    )
     print(f"  client extension: {Path(azaion.api_client.__file__).name}")
     server = None
     try:
@@ -58,7 +65,10 @@ def main(argv: list[str] | None = None) -> int:
         server.create_user("uploader@azaion.local", uploader_password, "ResourceUploader")
         operator_id = server.create_user("operator@azaion.local", operator_password, "Operator")
         server.set_license(operator_id, [FOLDER], days=30)
-        print("  created uploader@azaion.local (ResourceUploader) and operator@azaion.local (Operator, licensed)")
+        print(
+            "  created uploader@azaion.local (ResourceUploader) "
+            "and operator@azaion.local (Operator, licensed)"
+        )
 
         started = time.perf_counter()
         model = os.urandom(size)
@@ -77,7 +87,9 @@ def main(argv: list[str] | None = None) -> int:
         with azaion.ApiClient(server.url) as operator:
             started = time.perf_counter()
             operator.set_credentials_from_dict("operator@azaion.local", operator_password)
-            print(f"  operator logged in as {operator.user.role.name} in {time.perf_counter() - started:.3f} s")
+            print(
+                f"  operator logged in as {operator.user.role.name} in {time.perf_counter() - started:.3f} s"
+            )
             started = time.perf_counter()
             cold = operator.load_big_small_resource(NAME, FOLDER)
             step("cold load (big part from the CDN)", len(cold), started)

@@ -30,11 +30,13 @@ def craft(plaintext: bytes, name: str, segment_size: int = SEGMENT, folder: str 
 
 
 @pytest.fixture
-def serve(api, tmp_path):
+def serve(api, tmp_path):  # noqa: F811 - `api` is the fixture imported above
     """Publish raw ciphertext bytes as resource `name`: small part to the API, big part to the
     CDN (under the key its header names) and, when `cache` is set, into the client's cache."""
 
-    def put(ciphertext: bytes, name: str, *, cache: bool = True, cdn: bool = True, folder: str = FOLDER) -> None:
+    def put(
+        ciphertext: bytes, name: str, *, cache: bool = True, cdn: bool = True, folder: str = FOLDER
+    ) -> None:
         small, big = reference.split(ciphertext)
         api.resources[(folder, name)] = small
         if cdn and len(small) >= 26:

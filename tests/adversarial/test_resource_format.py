@@ -48,8 +48,10 @@ def test_truncation_at_every_segment_boundary(client, serve, original, segments)
     must_refuse(client, serve, original[: HEADER + segments * STEP])
 
 
-@pytest.mark.parametrize("cut", [HEADER, HEADER + 1, HEADER + 15, HEADER + 16, HEADER + STEP - 1, HEADER + STEP + 17,
-                                 -1, -15, -16, -17])
+@pytest.mark.parametrize(
+    "cut",
+    [HEADER, HEADER + 1, HEADER + 15, HEADER + 16, HEADER + STEP - 1, HEADER + STEP + 17, -1, -15, -16, -17],
+)
 def test_truncation_at_sampled_offsets(client, serve, original, cut):
     must_refuse(client, serve, original[:cut])
 
@@ -90,8 +92,23 @@ def test_one_bit_flipped_at_every_header_offset(client, serve, original, offset)
     must_refuse(client, serve, bytes(flipped))
 
 
-@pytest.mark.parametrize("offset", sorted({HEADER, HEADER + 1, HEADER + SEGMENT - 1, HEADER + SEGMENT,
-                                           HEADER + SEGMENT + 15, HEADER + STEP, 3000, 9000, 15000, 17000}))
+@pytest.mark.parametrize(
+    "offset",
+    sorted(
+        {
+            HEADER,
+            HEADER + 1,
+            HEADER + SEGMENT - 1,
+            HEADER + SEGMENT,
+            HEADER + SEGMENT + 15,
+            HEADER + STEP,
+            3000,
+            9000,
+            15000,
+            17000,
+        }
+    ),
+)
 def test_one_bit_flipped_in_the_body(client, serve, original, offset):
     flipped = bytearray(original)
     flipped[offset] ^= 0x80
@@ -100,7 +117,9 @@ def test_one_bit_flipped_in_the_body(client, serve, original, offset):
 
 def test_segment_from_another_resource_is_refused(client, serve, original):
     other = craft(PLAINTEXT, "victim.bin")
-    spliced = original[: HEADER + STEP] + other[HEADER + STEP : HEADER + 2 * STEP] + original[HEADER + 2 * STEP :]
+    spliced = (
+        original[: HEADER + STEP] + other[HEADER + STEP : HEADER + 2 * STEP] + original[HEADER + 2 * STEP :]
+    )
     must_refuse(client, serve, spliced)
 
 
@@ -128,13 +147,16 @@ def test_splice_with_no_good_big_part_anywhere_is_refused(client, serve, api, or
     small_v2, _ = reference.split(v2)
     # The CDN object under version 2's key holds version 1's big part.
     api.resources[(FOLDER, "spliced.bin")] = small_v2
-    api.s3.client().put_object(Bucket=api.bucket, Key=api.big_key(FOLDER, "spliced.bin"),
-                               Body=reference.split(original)[1])
+    api.s3.client().put_object(
+        Bucket=api.bucket, Key=api.big_key(FOLDER, "spliced.bin"), Body=reference.split(original)[1]
+    )
     with pytest.raises(azaion.IntegrityError):
         client.load_big_small_resource("spliced.bin", FOLDER)
 
 
-def header_with(original: bytes, *, version: int = 1, algorithm: int = 1, segment_size: int = SEGMENT) -> bytes:
+def header_with(
+    original: bytes, *, version: int = 1, algorithm: int = 1, segment_size: int = SEGMENT
+) -> bytes:
     """A header whose fields are changed and whose commitment is recomputed, as only the holder
     of the resource key could: what the client must refuse is the field, not the MAC."""
     resource_key = reference.aes_key_unwrap(SHARED_KEY, original[49:89])
@@ -145,17 +167,32 @@ def header_with(original: bytes, *, version: int = 1, algorithm: int = 1, segmen
 
 @pytest.mark.parametrize(
     "fields",
-    [{"version": 2}, {"version": 0}, {"algorithm": 2}, {"algorithm": 0}, {"segment_size": 1000},
-     {"segment_size": 1 << 23}, {"segment_size": 3 * 4096}, {"segment_size": 2 * SEGMENT}],
+    [
+        {"version": 2},
+        {"version": 0},
+        {"algorithm": 2},
+        {"algorithm": 0},
+        {"segment_size": 1000},
+        {"segment_size": 1 << 23},
+        {"segment_size": 3 * 4096},
+        {"segment_size": 2 * SEGMENT},
+    ],
 )
 def test_unknown_version_algorithm_or_segment_size(client, serve, original, fields):
     must_refuse(client, serve, header_with(original, **fields) + original[HEADER:])
 
 
 def test_wrong_shared_key_is_the_same_error(client, serve):
-    forged = reference.encrypt(PLAINTEXT, shared_key=os.urandom(32), folder=FOLDER, name="victim.bin",
-                               resource_key=os.urandom(32), salt=os.urandom(32), nonce_prefix=os.urandom(7),
-                               segment_size=SEGMENT)
+    forged = reference.encrypt(
+        PLAINTEXT,
+        shared_key=os.urandom(32),
+        folder=FOLDER,
+        name="victim.bin",
+        resource_key=os.urandom(32),
+        salt=os.urandom(32),
+        nonce_prefix=os.urandom(7),
+        segment_size=SEGMENT,
+    )
     must_refuse(client, serve, forged)
 
 
@@ -181,8 +218,13 @@ def test_two_uploads_of_the_same_bytes_differ(client, api):
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
-@given(size=st.one_of(st.integers(0, 300), st.integers(0, 3 * (1 << 20) + 100),
-                      st.sampled_from([1 << 20, (1 << 20) - 1, (1 << 20) + 1, 2 << 20])))
+@given(
+    size=st.one_of(
+        st.integers(0, 300),
+        st.integers(0, 3 * (1 << 20) + 100),
+        st.sampled_from([1 << 20, (1 << 20) - 1, (1 << 20) + 1, 2 << 20]),
+    )
+)
 def test_round_trips_through_the_client_and_the_reference(client, api, size):
     data = os.urandom(size)
     client.upload_big_small_resource(data, "prop.bin", FOLDER)

@@ -59,8 +59,14 @@ print(hashlib.sha256(data).hexdigest())
 
 
 def loader(api_url: str, name: str, env: dict) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", LOADER, api_url, EMAIL, PASSWORD, name], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", LOADER, api_url, EMAIL, PASSWORD, name],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def test_eight_processes_with_an_empty_cache_download_once(client, api, api_url, tmp_path):
@@ -120,12 +126,20 @@ print("loaded")
 """
 
 
-def test_disk_full_while_caching_is_a_clear_error_with_nothing_at_the_final_path(client, api, api_url, tmp_path):
+def test_disk_full_while_caching_is_a_clear_error_with_nothing_at_the_final_path(
+    client, api, api_url, tmp_path
+):
     client.upload_big_small_resource(os.urandom(2 * (1 << 20)), "full.bin", FOLDER)
     cache = tmp_path / "full-cache"
     env = dict(os.environ, AZAION_CACHE_DIR=str(cache))
-    done = subprocess.run([sys.executable, "-c", DISK_FULL, api_url, EMAIL, PASSWORD], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", DISK_FULL, api_url, EMAIL, PASSWORD],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 3, done.stdout + done.stderr
     assert "AZAION_CACHE_DIR" in done.stdout
     assert cache_entries(cache) == []

@@ -21,8 +21,14 @@ from werkzeug import Request, Response
 from tests.reference import envelope
 
 SECRET = "fake-api-signing-key-for-tests-only"
-DEFAULT_CODES = {400: "BAD_REQUEST", 401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND", 413: "TOO_LARGE",
-                 429: "TOO_MANY_ATTEMPTS"}
+DEFAULT_CODES = {
+    400: "BAD_REQUEST",
+    401: "UNAUTHORIZED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    413: "TOO_LARGE",
+    429: "TOO_MANY_ATTEMPTS",
+}
 
 
 @dataclass
@@ -103,8 +109,12 @@ class FakeApi:
                 sock.close()
             raise ConnectionAbortedError("fault injected by the test")
 
-        return Response(half_then_fail(), status=response.status_code, content_type=response.content_type,
-                        headers={"Content-Length": str(len(body))})
+        return Response(
+            half_then_fail(),
+            status=response.status_code,
+            content_type=response.content_type,
+            headers={"Content-Length": str(len(body))},
+        )
 
     @staticmethod
     def route_of(method: str, path: str) -> str:

@@ -36,9 +36,8 @@ def test_login_is_callable_from_python_and_sets_the_token(api, api_url):
 
 
 def test_wrong_password_raises_authentication_error(api, api_url):
-    with azaion.ApiClient(api_url) as c:
-        with pytest.raises(azaion.AuthenticationError) as info:
-            c.set_credentials_from_dict(EMAIL, "wrong password")
+    with azaion.ApiClient(api_url) as c, pytest.raises(azaion.AuthenticationError) as info:
+        c.set_credentials_from_dict(EMAIL, "wrong password")
     assert info.value.code == "INVALID_CREDENTIALS"
     assert "wrong password" not in str(info.value)
     assert api.calls["login"] == 1
@@ -75,9 +74,8 @@ def test_refused_session_is_retried_once_never_in_a_loop(client, api):
 def test_other_hardware_raises_hardware_mismatch(client, api, monkeypatch, api_url):
     client.upload_big_small_resource(b"model", "m.bin", "models")
     monkeypatch.setenv("AZAION_HARDWARE_FINGERPRINT", "another machine")
-    with azaion.ApiClient(api_url) as other:
-        with pytest.raises(azaion.HardwareMismatch) as info:
-            other.set_credentials_from_dict(EMAIL, PASSWORD)
+    with azaion.ApiClient(api_url) as other, pytest.raises(azaion.HardwareMismatch) as info:
+        other.set_credentials_from_dict(EMAIL, PASSWORD)
     assert info.value.code == "HARDWARE_MISMATCH"
     assert isinstance(info.value, PermissionError)
     assert "administrator" in str(info.value)
@@ -85,7 +83,10 @@ def test_other_hardware_raises_hardware_mismatch(client, api, monkeypatch, api_u
 
 @pytest.mark.parametrize(
     ("licence", "error", "code"),
-    [("expired", azaion.LicenseExpired, "LICENSE_EXPIRED"), ("none", azaion.LicenseError, "LICENSE_REQUIRED")],
+    [
+        ("expired", azaion.LicenseExpired, "LICENSE_EXPIRED"),
+        ("none", azaion.LicenseError, "LICENSE_REQUIRED"),
+    ],
 )
 def test_licence_problems_raise_their_own_errors(api, api_url, licence, error, code):
     api.add_user("op@example.com", "pw", "Operator", licence=licence)
@@ -106,7 +107,9 @@ def test_forbidden_role_raises_permission_denied(api, api_url):
     assert info.value.code == "FORBIDDEN"
 
 
-@pytest.mark.parametrize("token", ["not-a-jwt", "a.b.c", jwt.encode({"role": "Admin"}, "k" * 32, algorithm="HS256")])
+@pytest.mark.parametrize(
+    "token", ["not-a-jwt", "a.b.c", jwt.encode({"role": "Admin"}, "k" * 32, algorithm="HS256")]
+)
 def test_malformed_jwt_raises_invalid_token(api, api_url, token):
     api.raw_token = token
     with azaion.ApiClient(api_url) as c:
@@ -120,7 +123,9 @@ def test_jwt_signature_is_verified_when_a_public_key_is_given(api, api_url):
     from cryptography.hazmat.primitives.asymmetric import ec
 
     key = ec.generate_private_key(ec.SECP256R1())
-    public = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     claims = {"nameid": "1", "unique_name": EMAIL, "role": "Operator", "exp": int(time.time()) + 60}
     api.raw_token = jwt.encode(claims, key, algorithm="ES256")
     with azaion.ApiClient(api_url, jwt_public_key=public) as c:
@@ -128,9 +133,8 @@ def test_jwt_signature_is_verified_when_a_public_key_is_given(api, api_url):
         assert c.user.role == RoleEnum.Operator
     other = ec.generate_private_key(ec.SECP256R1())
     api.raw_token = jwt.encode(claims, other, algorithm="ES256")
-    with azaion.ApiClient(api_url, jwt_public_key=public) as c:
-        with pytest.raises(azaion.InvalidToken):
-            c.set_credentials_from_dict(EMAIL, PASSWORD)
+    with azaion.ApiClient(api_url, jwt_public_key=public) as c, pytest.raises(azaion.InvalidToken):
+        c.set_credentials_from_dict(EMAIL, PASSWORD)
 
 
 def test_logout_revokes_and_forgets_the_token(client, api):
@@ -149,12 +153,15 @@ def test_expired_token_is_not_authenticated(api, api_url):
 
 
 def test_malformed_cdn_yaml_raises_configuration_error(api, api_url):
-    for text in (b"host: [unclosed", b"- a list\n", b"host: http://x\n", b"host: ftp://x\ndownloader_access_key: a\n"
-                 b"downloader_access_secret: b\n"):
+    for text in (
+        b"host: [unclosed",
+        b"- a list\n",
+        b"host: http://x\n",
+        b"host: ftp://x\ndownloader_access_key: a\ndownloader_access_secret: b\n",
+    ):
         api.cdn_yaml = text
-        with azaion.ApiClient(api_url) as c:
-            with pytest.raises(azaion.ConfigurationError) as info:
-                c.set_credentials_from_dict(EMAIL, PASSWORD)
+        with azaion.ApiClient(api_url) as c, pytest.raises(azaion.ConfigurationError) as info:
+            c.set_credentials_from_dict(EMAIL, PASSWORD)
         assert "cdn.yaml" in str(info.value)
 
 

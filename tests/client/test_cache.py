@@ -25,14 +25,22 @@ print(hashlib.sha256(data).hexdigest())
 """
 
 
-def test_concurrent_loaders_with_an_empty_cache_get_identical_bytes(client, api, api_url, tmp_path, monkeypatch):
+def test_concurrent_loaders_with_an_empty_cache_get_identical_bytes(
+    client, api, api_url, tmp_path, monkeypatch
+):
     data = os.urandom(3 * (1 << 20) + 11)
     client.upload_big_small_resource(data, "shared.bin", "models")
     cache = tmp_path / "shared-cache"
     env = dict(os.environ, AZAION_CACHE_DIR=str(cache))
     procs = [
-        subprocess.Popen([sys.executable, "-c", LOADER, api_url, EMAIL, PASSWORD], cwd=ROOT, env=env,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-c", LOADER, api_url, EMAIL, PASSWORD],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for _ in range(6)
     ]
     digests, downloads = [], 0

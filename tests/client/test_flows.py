@@ -66,7 +66,10 @@ def test_cold_load_downloads_and_caches(api, api_url, client, tmp_path, monkeypa
     seen = []
     with azaion.ApiClient(api_url) as other:
         other.set_credentials_from_dict(EMAIL, PASSWORD)
-        assert other.load_big_small_resource("c.bin", "models", progress=lambda d, t: seen.append((d, t))) == data
+        assert (
+            other.load_big_small_resource("c.bin", "models", progress=lambda d, t: seen.append((d, t)))
+            == data
+        )
         cached = cache_files(tmp_path / "other-cache")
         assert [p.name for p in cached] == ["c.bin.big"]
         big_len = cached[0].stat().st_size
@@ -202,7 +205,9 @@ def test_missing_big_part_on_the_cdn_raises_not_found(client, api, tmp_path):
 
 def test_upload_progress_reaches_the_total(client, api):
     seen = []
-    client.upload_big_small_resource(os.urandom(SEGMENT), "p.bin", "models", progress=lambda d, t: seen.append((d, t)))
+    client.upload_big_small_resource(
+        os.urandom(SEGMENT), "p.bin", "models", progress=lambda d, t: seen.append((d, t))
+    )
     assert seen and seen[-1][0] == seen[-1][1] > 0
 
 

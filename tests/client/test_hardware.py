@@ -14,8 +14,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def hash_in_subprocess(env: dict) -> str:
     code = "import azaion; print(azaion.HardwareService().hardware_hash)"
-    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
-                          check=True).stdout.strip()
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
 def test_collected_fingerprint_is_stable_across_processes(monkeypatch, tmp_path):

@@ -6,8 +6,28 @@ import pytest
 
 import azaion
 
-BAD = ["", "..", ".", "../x", "..\\x", "/etc/passwd", "a/b", "a\\b", "x\x00y", "x\ny", "CON", "nul.txt",
-       "com1", ".hidden", "a" * 256, "trailing.", " padded", "c:evil", "%2e%2e%2f", "100%"]
+BAD = [
+    "",
+    "..",
+    ".",
+    "../x",
+    "..\\x",
+    "/etc/passwd",
+    "a/b",
+    "a\\b",
+    "x\x00y",
+    "x\ny",
+    "CON",
+    "nul.txt",
+    "com1",
+    ".hidden",
+    "a" * 256,
+    "trailing.",
+    " padded",
+    "c:evil",
+    "%2e%2e%2f",
+    "100%",
+]
 
 
 @pytest.mark.parametrize("name", BAD)

@@ -6,26 +6,59 @@ import subprocess
 import sys
 from pathlib import Path
 
+import azaion.api_client
+import azaion.security
 import pytest
 
 import azaion
-import azaion.api_client
-import azaion.security
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_modules_are_compiled_extensions():
-    for name in ("api_client", "security", "cdn_manager", "hardware_service", "credentials", "constants", "user"):
+    for name in (
+        "api_client",
+        "security",
+        "cdn_manager",
+        "hardware_service",
+        "credentials",
+        "constants",
+        "user",
+    ):
         module = __import__(f"azaion.{name}", fromlist=["_"])
         assert Path(module.__file__).suffix in (".so", ".pyd"), module.__file__
 
 
 # The seed's methods: cpdef/def are callable from Python, cdef are not.
-PUBLIC = ["set_credentials_from_dict", "login", "load_big_small_resource", "upload_big_small_resource",
-          "close", "logout", "is_authenticated", "test_connection", "__enter__", "__exit__"]
-PRIVATE = ["set_credentials", "set_token", "request", "send", "load_bytes", "upload_file", "load_big_file_cdn",
-           "keys", "cdn", "download_big", "decrypt_cached", "write_cache", "session", "envelope_keys", "hardware"]
+PUBLIC = [
+    "set_credentials_from_dict",
+    "login",
+    "load_big_small_resource",
+    "upload_big_small_resource",
+    "close",
+    "logout",
+    "is_authenticated",
+    "test_connection",
+    "__enter__",
+    "__exit__",
+]
+PRIVATE = [
+    "set_credentials",
+    "set_token",
+    "request",
+    "send",
+    "load_bytes",
+    "upload_file",
+    "load_big_file_cdn",
+    "keys",
+    "cdn",
+    "download_big",
+    "decrypt_cached",
+    "write_cache",
+    "session",
+    "envelope_keys",
+    "hardware",
+]
 
 
 @pytest.mark.parametrize("name", PUBLIC)
@@ -39,8 +72,11 @@ def test_cdef_internals_are_not_reachable(name):
 
 
 def test_security_exposes_no_function():
-    own = [n for n in dir(azaion.security)
-           if getattr(getattr(azaion.security, n), "__module__", None) == "azaion.security"]
+    own = [
+        n
+        for n in dir(azaion.security)
+        if getattr(getattr(azaion.security, n), "__module__", None) == "azaion.security"
+    ]
     assert sorted(own) == ["EnvelopeKeys", "ResourceDecryptor", "ResourceEncryptor"]
     for name in own:
         cls = getattr(azaion.security, name)
@@ -101,14 +137,28 @@ def test_every_error_is_an_azaion_error_with_a_code():
         assert issubclass(cls, azaion.AzaionError)
         assert cls.code and cls.code.isupper()
         codes.add(cls.code)
-    assert {"INVALID_CREDENTIALS", "NETWORK_ERROR", "HARDWARE_MISMATCH", "LICENSE_EXPIRED", "NOT_FOUND",
-            "INTEGRITY", "INVALID_NAME"} <= codes
+    assert {
+        "INVALID_CREDENTIALS",
+        "NETWORK_ERROR",
+        "HARDWARE_MISMATCH",
+        "LICENSE_EXPIRED",
+        "NOT_FOUND",
+        "INTEGRITY",
+        "INVALID_NAME",
+    } <= codes
     assert issubclass(azaion.InvalidName, ValueError)
     assert issubclass(azaion.NetworkError, ConnectionError)
 
 
 def test_role_enum_has_the_seed_roles():
-    assert [r.name for r in azaion.RoleEnum] == ["NONE", "Operator", "Validator", "ResourceUploader", "Admin", "ApiAdmin"]
+    assert [r.name for r in azaion.RoleEnum] == [
+        "NONE",
+        "Operator",
+        "Validator",
+        "ResourceUploader",
+        "Admin",
+        "ApiAdmin",
+    ]
 
 
 def test_api_url_is_required_and_checked(monkeypatch):

@@ -41,8 +41,7 @@ def test_errors_hold_no_secret(api, api_url, password):
 
 
 def test_network_error_hides_the_request(isolated_env):
-    with azaion.ApiClient("http://127.0.0.1:9") as c:
-        with pytest.raises(azaion.NetworkError) as info:
-            c.set_credentials_from_dict(EMAIL, PASSWORD)
+    with azaion.ApiClient("http://127.0.0.1:9") as c, pytest.raises(azaion.NetworkError) as info:
+        c.set_credentials_from_dict(EMAIL, PASSWORD)
     assert PASSWORD not in str(info.value)
     assert info.value.__cause__ is None and info.value.__suppress_context__

@@ -127,18 +127,37 @@ def test_tls_verification_is_on(isolated_env):
 
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run(
-            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{tmp}/k.pem",
-             "-out", f"{tmp}/c.pem", "-days", "1", "-subj", "/CN=127.0.0.1"],
-            check=True, capture_output=True,
+            [
+                "openssl",
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-keyout",
+                f"{tmp}/k.pem",
+                "-out",
+                f"{tmp}/c.pem",
+                "-days",
+                "1",
+                "-subj",
+                "/CN=127.0.0.1",
+            ],
+            check=True,
+            capture_output=True,
         )
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(f"{tmp}/c.pem", f"{tmp}/k.pem")
-        server = make_server("127.0.0.1", 0, lambda env, start: [start("200 OK", []), b"{}"][1:], ssl_context=context)
+        server = make_server(
+            "127.0.0.1", 0, lambda env, start: [start("200 OK", []), b"{}"][1:], ssl_context=context
+        )
         threading.Thread(target=server.serve_forever, daemon=True).start()
         try:
-            with azaion.ApiClient(f"https://127.0.0.1:{server.port}") as c:
-                with pytest.raises(azaion.NetworkError) as info:
-                    c.set_credentials_from_dict(EMAIL, PASSWORD)
+            with (
+                azaion.ApiClient(f"https://127.0.0.1:{server.port}") as c,
+                pytest.raises(azaion.NetworkError) as info,
+            ):
+                c.set_credentials_from_dict(EMAIL, PASSWORD)
             assert "SSLError" in str(info.value)
         finally:
             server.shutdown()
@@ -157,5 +176,8 @@ def test_backoff_doubles_with_jitter_and_is_capped():
     assert waits[0] == 0.0
     assert 1.0 <= waits[1] <= 1.5 and 2.0 <= waits[2] <= 2.5
     assert max(waits) == BACKOFF_CAP
-    samples = {CappedRetry(total=5, backoff_factor=0.5, history=retry.history[:3]).get_backoff_time() for _ in range(20)}
+    samples = {
+        CappedRetry(total=5, backoff_factor=0.5, history=retry.history[:3]).get_backoff_time()
+        for _ in range(20)
+    }
     assert len(samples) > 1  # jitter: concurrent clients do not retry in lockstep

@@ -59,6 +59,13 @@ def test_client_decrypts_resource_vectors(client, api, tmp_path, vector):
 
 def test_cdn_yaml_helper_matches_protocol(s3_endpoint):
     text = cdn_yaml_for(s3_endpoint, "b").decode()
-    for key in ("host", "bucket", "region", "downloader_access_key", "downloader_access_secret",
-                "uploader_access_key", "uploader_access_secret"):
+    for key in (
+        "host",
+        "bucket",
+        "region",
+        "downloader_access_key",
+        "downloader_access_secret",
+        "uploader_access_key",
+        "uploader_access_secret",
+    ):
         assert f"{key}:" in text

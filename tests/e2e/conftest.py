@@ -99,7 +99,9 @@ _counter = itertools.count()
 def make_account(live) -> Callable[..., Account]:
     """A new user of a role; Operators (and others on request) get a licence for `folders`."""
 
-    def make(role: str, *, folders: Optional[list[str]] = None, licence_days: Optional[float] = 30) -> Account:
+    def make(
+        role: str, *, folders: Optional[list[str]] = None, licence_days: Optional[float] = 30
+    ) -> Account:
         email = f"{role.lower()}-{next(_counter)}-{uuid.uuid4().hex[:6]}@e2e.local"
         password = secrets.token_urlsafe(12)
         user_id = live.create_user(email, password, role)
@@ -127,7 +129,9 @@ def connect(live, tmp_path, monkeypatch) -> Iterator[Callable[..., azaion.ApiCli
     """Log an account in through the compiled client; `device` and `cache` pick the machine."""
     opened: list[azaion.ApiClient] = []
 
-    def open_client(account: Account, *, device: Optional[str] = None, cache: Optional[str] = None) -> azaion.ApiClient:
+    def open_client(
+        account: Account, *, device: Optional[str] = None, cache: Optional[str] = None
+    ) -> azaion.ApiClient:
         if device is not None:
             monkeypatch.setenv("AZAION_HARDWARE_FINGERPRINT", device)
         client = azaion.ApiClient(live.url, cache_dir=str(tmp_path / (cache or "cache")))

@@ -26,8 +26,14 @@ def run(live, client_env):
             full_env["AZAION_EMAIL"] = account.email
             full_env["AZAION_PASSWORD"] = account.password
         full_env.update(env or {})
-        done = subprocess.run([sys.executable, "-m", "azaion", *args], cwd=ROOT, env=full_env, input=stdin.encode(),
-                              capture_output=True, timeout=120)
+        done = subprocess.run(
+            [sys.executable, "-m", "azaion", *args],
+            cwd=ROOT,
+            env=full_env,
+            input=stdin.encode(),
+            capture_output=True,
+            timeout=120,
+        )
         if check and done.returncode != 0:
             raise AssertionError(f"azaion {' '.join(args)} exited {done.returncode}: {done.stderr.decode()}")
         return done
@@ -67,16 +73,42 @@ def test_push_then_pull_to_stdout_and_to_a_file(run, make_account, tmp_path):
     model.write_bytes(data)
     pushed = json.loads(run("push", str(model), "--folder", FOLDER, "--json", account=uploader).stdout)
     assert pushed["sha256"] == hashlib.sha256(data).hexdigest() and pushed["name"] == "net.onnx"
-    out = run("pull", "net.onnx", "--folder", FOLDER, "-o", "-", account=operator,
-              env={"AZAION_HARDWARE_FINGERPRINT": "cli-operator"})
+    out = run(
+        "pull",
+        "net.onnx",
+        "--folder",
+        FOLDER,
+        "-o",
+        "-",
+        account=operator,
+        env={"AZAION_HARDWARE_FINGERPRINT": "cli-operator"},
+    )
     assert out.stdout == data
     target = tmp_path / "pulled.onnx"
-    refused = run("pull", "net.onnx", "--folder", FOLDER, "-o", str(target), account=operator, check=False,
-                  env={"AZAION_HARDWARE_FINGERPRINT": "cli-operator"})
+    refused = run(
+        "pull",
+        "net.onnx",
+        "--folder",
+        FOLDER,
+        "-o",
+        str(target),
+        account=operator,
+        check=False,
+        env={"AZAION_HARDWARE_FINGERPRINT": "cli-operator"},
+    )
     assert refused.returncode == 2 and not target.exists()
     assert b"--yes" in refused.stderr
-    run("pull", "net.onnx", "--folder", FOLDER, "-o", str(target), "--yes", account=operator,
-        env={"AZAION_HARDWARE_FINGERPRINT": "cli-operator"})
+    run(
+        "pull",
+        "net.onnx",
+        "--folder",
+        FOLDER,
+        "-o",
+        str(target),
+        "--yes",
+        account=operator,
+        env={"AZAION_HARDWARE_FINGERPRINT": "cli-operator"},
+    )
     assert target.read_bytes() == data
     assert oct(target.stat().st_mode & 0o777) == "0o600"
 
@@ -105,8 +137,17 @@ def test_wrong_password_exit_code_and_no_echo(run, make_account):
 
 
 def test_debug_shows_the_traceback(run, make_account):
-    done = run("pull", "absent.bin", "--folder", FOLDER, "-o", "-", "--debug", account=make_account("Operator"),
-               check=False)
+    done = run(
+        "pull",
+        "absent.bin",
+        "--folder",
+        FOLDER,
+        "-o",
+        "-",
+        "--debug",
+        account=make_account("Operator"),
+        check=False,
+    )
     assert done.returncode != 0 and b"Traceback" in done.stderr
 
 

@@ -68,13 +68,11 @@ def test_pull_after_update_replaces_the_stale_cache(make_account, connect):
 
 def test_wrong_password(make_account, live):
     account = make_account("Operator")
-    with azaion.ApiClient(live.url) as client:
-        with pytest.raises(azaion.AuthenticationError) as info:
-            client.set_credentials_from_dict(account.email, account.password + "x")
+    with azaion.ApiClient(live.url) as client, pytest.raises(azaion.AuthenticationError) as info:
+        client.set_credentials_from_dict(account.email, account.password + "x")
     assert info.value.code == "INVALID_CREDENTIALS"
-    with azaion.ApiClient(live.url) as client:
-        with pytest.raises(azaion.AuthenticationError) as unknown:
-            client.set_credentials_from_dict("nobody@e2e.local", "whatever-password")
+    with azaion.ApiClient(live.url) as client, pytest.raises(azaion.AuthenticationError) as unknown:
+        client.set_credentials_from_dict("nobody@e2e.local", "whatever-password")
     assert (unknown.value.code, unknown.value.status) == (info.value.code, info.value.status)
 
 
@@ -85,7 +83,10 @@ def test_second_hardware_refused_until_the_admin_resets_the_binding(make_account
     with pytest.raises(azaion.HardwareMismatch):
         connect(operator, device="second-device", cache="second")
     live.reset_hardware(operator.id)
-    assert connect(operator, device="second-device", cache="second").load_big_small_resource("bound.bin", FOLDER) == b"weights"
+    assert (
+        connect(operator, device="second-device", cache="second").load_big_small_resource("bound.bin", FOLDER)
+        == b"weights"
+    )
     with pytest.raises(azaion.HardwareMismatch):
         connect(operator, device="first-device", cache="first-again")
 
@@ -131,7 +132,9 @@ def test_logout_revokes_the_token(make_account, connect, live):
     client = connect(make_account("Operator"), device="op")
     token = client.token
     client.logout()
-    answer = live.http.get(f"{live.url}/license/info", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    answer = live.http.get(
+        f"{live.url}/license/info", headers={"Authorization": f"Bearer {token}"}, timeout=10
+    )
     assert answer.status_code == 401
 
 

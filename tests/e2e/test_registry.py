@@ -23,7 +23,11 @@ def unique(prefix: str) -> str:
 
 
 def test_list_metadata_publish_and_soft_delete(make_account, connect):
-    uploader, admin, operator = make_account("ResourceUploader"), make_account("Admin"), make_account("Operator")
+    uploader, admin, operator = (
+        make_account("ResourceUploader"),
+        make_account("Admin"),
+        make_account("Operator"),
+    )
     up = connect(uploader, cache="up")
     name = unique("listed")
     up.upload_big_small_resource(os.urandom(10_000), name, FOLDER, None, "detector", True)  # a draft
@@ -36,8 +40,18 @@ def test_list_metadata_publish_and_soft_delete(make_account, connect):
     assert up.publish_resource(name, FOLDER)["published"] is True
     listed = op.list_resources(folder=FOLDER, name=name.replace(".", r"\."), count=10)
     assert [r["name"] for r in listed] == [name]
-    assert set(listed[0]) >= {"id", "folder", "name", "size", "uploaded", "modified", "category", "published",
-                              "alive", "checksum"}
+    assert set(listed[0]) >= {
+        "id",
+        "folder",
+        "name",
+        "size",
+        "uploaded",
+        "modified",
+        "category",
+        "published",
+        "alive",
+        "checksum",
+    }
     assert len(op.load_big_small_resource(name, FOLDER)) == 10_000
     assert connect(admin, cache="admin").delete_resource(name, FOLDER)["alive"] is False
     with pytest.raises(azaion.ResourceNotFound):
@@ -54,7 +68,9 @@ def test_list_filters(make_account, connect):
         up.upload_big_small_resource(b"x" * (i + 1), name, FOLDER, None, f"cat-{i % 2}")
     mine = up.list_resources(since=before - 1, count=1000)
     assert set(names) <= {r["name"] for r in mine}
-    assert {r["name"] for r in up.list_resources(category="cat-1", since=before - 1)} & set(names) == {names[1]}
+    assert {r["name"] for r in up.list_resources(category="cat-1", since=before - 1)} & set(names) == {
+        names[1]
+    }
     assert len(up.list_resources(since=before - 1, count=2)) == 2
     with pytest.raises(azaion.BadRequest):
         up.list_resources(colour="red")
@@ -67,8 +83,11 @@ def test_machine_client_handshake_then_pull(make_account, connect, live, monkeyp
     connect(uploader, cache="up").upload_big_small_resource(data, name, FOLDER)
     client_name = f"drone-{os.urandom(3).hex()}"
     key = live.create_client(client_name, "Operator")
-    live.admin("PUT", f"/clients/{client_name}/license",
-               json={"plan": "fleet", "expires_at": "2099-01-01T00:00:00Z", "folders": [FOLDER]})
+    live.admin(
+        "PUT",
+        f"/clients/{client_name}/license",
+        json={"plan": "fleet", "expires_at": "2099-01-01T00:00:00Z", "folders": [FOLDER]},
+    )
     monkeypatch.setenv("AZAION_HARDWARE_FINGERPRINT", "drone-hardware")
     with azaion.ApiClient(live.url) as drone:
         drone.set_machine_credentials(client_name, key)
@@ -109,14 +128,24 @@ def test_events_reach_a_follower_while_another_user_pushes(make_account, connect
     assert [e["type"] for e in seen] == ["resource.created", "resource.updated"]
     assert seen[0]["id"] < seen[1]["id"]
     # Resuming after the first event replays the second and nothing before it.
-    resumed = next(e for e in watcher.events(seen[0]["id"]) if (e["data"].get("resource") or {}).get("name") == name)
+    resumed = next(
+        e for e in watcher.events(seen[0]["id"]) if (e["data"].get("resource") or {}).get("name") == name
+    )
     assert resumed["id"] == seen[1]["id"]
 
 
 def cli(live, account, *args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, AZAION_API_URL=live.url, AZAION_EMAIL=account.email, AZAION_PASSWORD=account.password)
-    return subprocess.run([sys.executable, "-m", "azaion", *args], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=120)
+    env = dict(
+        os.environ, AZAION_API_URL=live.url, AZAION_EMAIL=account.email, AZAION_PASSWORD=account.password
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "azaion", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_cli_ls_publish_rm_and_events(live, make_account, tmp_path):
@@ -128,11 +157,19 @@ def test_cli_ls_publish_rm_and_events(live, make_account, tmp_path):
     assert any(r["name"] == model.name and r["published"] is False for r in listed)
     assert cli(live, uploader, "publish", model.name, "--folder", FOLDER).returncode == 0
     assert cli(live, admin, "rm", model.name, "--folder", FOLDER).returncode == 0
-    everything = json.loads(cli(live, admin, "ls", "--folder", FOLDER, "--all", "--json", "--count", "1000").stdout)
+    everything = json.loads(
+        cli(live, admin, "ls", "--folder", FOLDER, "--all", "--json", "--count", "1000").stdout
+    )
     assert any(r["name"] == model.name and r["alive"] is False for r in everything)
     env = dict(os.environ, AZAION_API_URL=live.url, AZAION_EMAIL=admin.email, AZAION_PASSWORD=admin.password)
-    follower = subprocess.Popen([sys.executable, "-m", "azaion", "events", "--json", "--last-event-id", "0"], cwd=ROOT,
-                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    follower = subprocess.Popen(
+        [sys.executable, "-m", "azaion", "events", "--json", "--last-event-id", "0"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     types: list[str] = []
     timer = threading.Timer(60, follower.kill)
     timer.start()

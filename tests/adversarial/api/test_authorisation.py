@@ -25,19 +25,28 @@ ADMIN_ROUTES = [
     ("GET", "/users", None),
     ("POST", "/users", {"email": "new-{n}@e2e.local", "password": "pw-pw-pw-pw", "role": "Operator"}),
     ("PUT", "/users/{victim}/role", {"role": "ApiAdmin"}),
-    ("PUT", "/users/{victim}/license", {"plan": "x", "expires_at": "2099-01-01T00:00:00Z", "folders": ["models"]}),
+    (
+        "PUT",
+        "/users/{victim}/license",
+        {"plan": "x", "expires_at": "2099-01-01T00:00:00Z", "folders": ["models"]},
+    ),
     ("DELETE", "/users/{victim}/hardware", None),
     ("DELETE", "/users/{victim}", None),
 ]
 
 
 @pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize(("method", "path", "body"), ADMIN_ROUTES, ids=[f"{m} {p}" for m, p, _ in ADMIN_ROUTES])
+@pytest.mark.parametrize(
+    ("method", "path", "body"), ADMIN_ROUTES, ids=[f"{m} {p}" for m, p, _ in ADMIN_ROUTES]
+)
 def test_user_administration_is_for_api_admins_only(live, make_account, victim, role, method, path, body):
     caller = make_account(role)
     url = live.url + path.format(victim=victim.id)
-    payload = None if body is None else {k: (v.format(n=os.urandom(4).hex()) if isinstance(v, str) else v)
-                                         for k, v in body.items()}
+    payload = (
+        None
+        if body is None
+        else {k: (v.format(n=os.urandom(4).hex()) if isinstance(v, str) else v) for k, v in body.items()}
+    )
     answer = live.http.request(method, url, json=payload, headers=bearer(live, caller), timeout=30)
     if role == "ApiAdmin":
         assert answer.status_code < 300, answer.text
@@ -49,25 +58,41 @@ def test_user_administration_is_for_api_admins_only(live, make_account, victim, 
 @pytest.mark.parametrize("role", ROLES)
 def test_uploads_are_for_uploader_roles(live, make_account, role):
     caller = make_account(role)
-    answer = live.http.post(f"{live.url}/resources/{FOLDER}", files={"data": (f"by-{role}.bin", b"small")},
-                            headers=bearer(live, caller), timeout=30)
+    answer = live.http.post(
+        f"{live.url}/resources/{FOLDER}",
+        files={"data": (f"by-{role}.bin", b"small")},
+        headers=bearer(live, caller),
+        timeout=30,
+    )
     expected = 201 if role in ("ApiAdmin", "Admin", "ResourceUploader") else 403
     assert answer.status_code == expected, answer.text
 
 
 def test_an_uploader_cannot_touch_another_uploaders_resource(live, make_account):
     owner, other = make_account("ResourceUploader"), make_account("ResourceUploader")
-    assert live.http.post(f"{live.url}/resources/{FOLDER}", files={"data": ("owned.bin", b"v1")},
-                          headers=bearer(live, owner), timeout=30).status_code == 201
+    assert (
+        live.http.post(
+            f"{live.url}/resources/{FOLDER}",
+            files={"data": ("owned.bin", b"v1")},
+            headers=bearer(live, owner),
+            timeout=30,
+        ).status_code
+        == 201
+    )
     headers = bearer(live, other)
-    replace = live.http.post(f"{live.url}/resources/{FOLDER}", files={"data": ("owned.bin", b"evil")},
-                             headers=headers, timeout=30)
+    replace = live.http.post(
+        f"{live.url}/resources/{FOLDER}", files={"data": ("owned.bin", b"evil")}, headers=headers, timeout=30
+    )
     delete = live.http.delete(f"{live.url}/resources/{FOLDER}/owned.bin", headers=headers, timeout=30)
     assert replace.status_code == 403 and delete.status_code == 403
     admin = {"Authorization": f"Bearer {live.login(live.admin_email, live.admin_password)}"}
     hw = "0" * 64
-    body = live.http.post(f"{live.url}/resources/get/{FOLDER}", json={"fileName": "owned.bin", "hardware": hw,
-                          "password": live.admin_password}, headers=admin, timeout=30)
+    body = live.http.post(
+        f"{live.url}/resources/get/{FOLDER}",
+        json={"fileName": "owned.bin", "hardware": hw, "password": live.admin_password},
+        headers=admin,
+        timeout=30,
+    )
     assert body.status_code == 200
     keys = envelope.user_keys(live.admin_email, live.admin_password, hw)
     assert envelope.open_(keys, body.content) == b"v1"
@@ -76,18 +101,37 @@ def test_an_uploader_cannot_touch_another_uploaders_resource(live, make_account)
 def test_mass_assignment_is_ignored_or_refused(live, make_account):
     uploader = make_account("ResourceUploader")
     headers = bearer(live, uploader)
-    answer = live.http.post(f"{live.url}/resources/{FOLDER}", files={"data": ("mass.bin", b"x")},
-                            data={"alive": "false", "owner_id": "1", "id": "999999", "role": "ApiAdmin",
-                                  "size": "1", "checksum": "0" * 64},
-                            headers=headers, timeout=30)
+    answer = live.http.post(
+        f"{live.url}/resources/{FOLDER}",
+        files={"data": ("mass.bin", b"x")},
+        data={
+            "alive": "false",
+            "owner_id": "1",
+            "id": "999999",
+            "role": "ApiAdmin",
+            "size": "1",
+            "checksum": "0" * 64,
+        },
+        headers=headers,
+        timeout=30,
+    )
     assert answer.status_code in (201, 400)
     if answer.status_code == 201:
         resource = answer.json()["resource"]
         assert resource["alive"] is True and resource["id"] != 999999 and resource["size"] == 1
         assert resource["checksum"] != "0" * 64
-    created = live.admin("POST", "/users", json={"email": f"mass-{os.urandom(3).hex()}@e2e.local",
-                                                 "password": "pw-pw-pw-pw", "role": "Operator", "id": 1,
-                                                 "hardware": "f" * 64, "is_admin": True}).json()
+    created = live.admin(
+        "POST",
+        "/users",
+        json={
+            "email": f"mass-{os.urandom(3).hex()}@e2e.local",
+            "password": "pw-pw-pw-pw",
+            "role": "Operator",
+            "id": 1,
+            "hardware": "f" * 64,
+            "is_admin": True,
+        },
+    ).json()
     assert created["id"] != 1 and created["role"] == "Operator"
 
 

@@ -36,8 +36,11 @@ def challenge_for(live, name: str) -> dict:
 
 
 def verify(live, name: str, challenge: dict, encrypted: str) -> requests.Response:
-    return live.http.post(f"{live.url}/auth_verify", json={"client_name": name, "id": challenge["id"],
-                          "duration": 600, "encrypted_text": encrypted}, timeout=10)
+    return live.http.post(
+        f"{live.url}/auth_verify",
+        json={"client_name": name, "id": challenge["id"], "duration": 600, "encrypted_text": encrypted},
+        timeout=10,
+    )
 
 
 def test_the_handshake_as_the_seed_describes_it(live, machine):
@@ -48,8 +51,9 @@ def test_the_handshake_as_the_seed_describes_it(live, machine):
     assert done.status_code == 200, done.text
     session = done.json()["session"]
     assert session["duration"] <= 600
-    info = live.http.get(f"{live.url}/license/info", headers={"Authorization": f"Bearer {session['token']}"},
-                         timeout=10)
+    info = live.http.get(
+        f"{live.url}/license/info", headers={"Authorization": f"Bearer {session['token']}"}, timeout=10
+    )
     assert info.status_code == 200
 
 
@@ -70,7 +74,14 @@ def test_failures_are_uniform(live, machine):
     answers.append(verify(live, other_name, a_challenge, answer(other_key, a_challenge)))
     # a tampered IV (the answer encrypted under another IV)
     tampered = challenge_for(live, name)
-    answers.append(verify(live, name, tampered, answer(key, {**tampered, "cipher_iv": base64.b64encode(os.urandom(16)).decode()})))
+    answers.append(
+        verify(
+            live,
+            name,
+            tampered,
+            answer(key, {**tampered, "cipher_iv": base64.b64encode(os.urandom(16)).decode()}),
+        )
+    )
     # garbage ciphertext, and an unknown client
     garbage = challenge_for(live, name)
     answers.append(verify(live, name, garbage, base64.b64encode(os.urandom(48)).decode()))
@@ -85,7 +96,11 @@ def test_malformed_bodies_are_400_not_500(live, machine):
     challenge = challenge_for(live, name)
     for encrypted in ("not base64!!", "", "QUJD"):
         assert verify(live, name, challenge, encrypted).status_code in (400, 401)
-    for body in ({}, {"client_name": 5}, {"client_name": name, "id": None, "duration": "long", "encrypted_text": 3}):
+    for body in (
+        {},
+        {"client_name": 5},
+        {"client_name": name, "id": None, "duration": "long", "encrypted_text": 3},
+    ):
         assert live.http.post(f"{live.url}/auth_verify", json=body, timeout=10).status_code == 400
     for body in ({}, {"client_name": 5}, [], {"client_name": "x" * 10_000}):
         assert live.http.post(f"{live.url}/auth", json=body, timeout=10).status_code in (400, 401)
@@ -101,8 +116,12 @@ def test_events_need_a_token(live):
 
 
 def read_events(live, bearer: str, stop: threading.Event, out: list, last_id: int = 0) -> None:
-    with requests.get(f"{live.url}/events", headers={"Authorization": f"Bearer {bearer}", "Last-Event-ID": str(last_id)},
-                      stream=True, timeout=(5, 30)) as stream:
+    with requests.get(
+        f"{live.url}/events",
+        headers={"Authorization": f"Bearer {bearer}", "Last-Event-ID": str(last_id)},
+        stream=True,
+        timeout=(5, 30),
+    ) as stream:
         for line in stream.iter_lines(decode_unicode=True):
             out.append(line)
             if stop.is_set():
@@ -113,7 +132,9 @@ def test_an_operator_sees_only_what_it_may_read(live, make_account, connect):
     uploader, operator = make_account("ResourceUploader"), make_account("Operator")
     draft, public = f"draft-{os.urandom(3).hex()}.bin", f"public-{os.urandom(3).hex()}.bin"
     stop, lines = threading.Event(), []
-    reader = threading.Thread(target=read_events, args=(live, token(live, operator), stop, lines), daemon=True)
+    reader = threading.Thread(
+        target=read_events, args=(live, token(live, operator), stop, lines), daemon=True
+    )
     reader.start()
     time.sleep(0.5)
     up = connect(uploader, cache="up")
@@ -133,8 +154,12 @@ def test_concurrent_streams_per_user_are_capped(live, make_account):
     opened, refused = [], None
     try:
         for _ in range(20):
-            stream = requests.get(f"{live.url}/events", headers={"Authorization": f"Bearer {bearer}"}, stream=True,
-                                  timeout=(5, 30))
+            stream = requests.get(
+                f"{live.url}/events",
+                headers={"Authorization": f"Bearer {bearer}"},
+                stream=True,
+                timeout=(5, 30),
+            )
             if stream.status_code != 200:
                 refused = stream
                 break

@@ -20,8 +20,16 @@ def call(live, token: str) -> requests.Response:
 
 def claims_for(account, **changes):
     now = int(time.time())
-    claims = {"nameid": str(account.id), "unique_name": account.email, "role": "ApiAdmin", "iat": now,
-              "exp": now + 600, "iss": "azaion", "aud": "azaion", "jti": "a" * 32}
+    claims = {
+        "nameid": str(account.id),
+        "unique_name": account.email,
+        "role": "ApiAdmin",
+        "iat": now,
+        "exp": now + 600,
+        "iss": "azaion",
+        "aud": "azaion",
+        "jti": "a" * 32,
+    }
     claims.update(changes)
     return {k: v for k, v in claims.items() if v is not None}
 
@@ -39,17 +47,33 @@ def test_a_genuine_token_works(live, make_account):
     "forge",
     [
         pytest.param(lambda secret, c: f"{b64({'alg': 'none', 'typ': 'JWT'})}.{b64(c)}.", id="alg-none"),
-        pytest.param(lambda secret, c: jwt.encode(c, "not-the-server-key-" * 3, algorithm="HS256"), id="wrong-key"),
+        pytest.param(
+            lambda secret, c: jwt.encode(c, "not-the-server-key-" * 3, algorithm="HS256"), id="wrong-key"
+        ),
         pytest.param(lambda secret, c: jwt.encode(c, secret, algorithm="HS512"), id="other-alg-same-key"),
-        pytest.param(lambda secret, c: jwt.encode({**c, "exp": int(time.time()) - 5}, secret, algorithm="HS256"),
-                     id="expired"),
-        pytest.param(lambda secret, c: jwt.encode({**c, "aud": "someone-else"}, secret, algorithm="HS256"),
-                     id="wrong-aud"),
-        pytest.param(lambda secret, c: jwt.encode({**c, "iss": "evil"}, secret, algorithm="HS256"), id="wrong-iss"),
-        pytest.param(lambda secret, c: jwt.encode({k: v for k, v in c.items() if k != "exp"}, secret, algorithm="HS256"),
-                     id="no-exp"),
-        pytest.param(lambda secret, c: jwt.encode({k: v for k, v in c.items() if k != "iat"}, secret, algorithm="HS256"),
-                     id="no-iat"),
+        pytest.param(
+            lambda secret, c: jwt.encode({**c, "exp": int(time.time()) - 5}, secret, algorithm="HS256"),
+            id="expired",
+        ),
+        pytest.param(
+            lambda secret, c: jwt.encode({**c, "aud": "someone-else"}, secret, algorithm="HS256"),
+            id="wrong-aud",
+        ),
+        pytest.param(
+            lambda secret, c: jwt.encode({**c, "iss": "evil"}, secret, algorithm="HS256"), id="wrong-iss"
+        ),
+        pytest.param(
+            lambda secret, c: jwt.encode(
+                {k: v for k, v in c.items() if k != "exp"}, secret, algorithm="HS256"
+            ),
+            id="no-exp",
+        ),
+        pytest.param(
+            lambda secret, c: jwt.encode(
+                {k: v for k, v in c.items() if k != "iat"}, secret, algorithm="HS256"
+            ),
+            id="no-iat",
+        ),
         pytest.param(lambda secret, c: "garbage", id="garbage"),
         pytest.param(lambda secret, c: "", id="empty"),
     ],
@@ -85,7 +109,12 @@ def test_revoked_token_is_401(live, make_account):
 
 
 def test_missing_and_malformed_authorization_headers(live):
-    for headers in ({}, {"Authorization": "Basic abc"}, {"Authorization": "Bearer"}, {"Authorization": "bearer x.y.z"}):
+    for headers in (
+        {},
+        {"Authorization": "Basic abc"},
+        {"Authorization": "Bearer"},
+        {"Authorization": "bearer x.y.z"},
+    ):
         answer = live.http.get(f"{live.url}/license/info", headers=headers, timeout=10)
         assert answer.status_code == 401, headers
 
@@ -96,7 +125,10 @@ def login(live, email: str, password: str) -> requests.Response:
 
 def test_unknown_email_and_wrong_password_are_indistinguishable(live, make_account):
     account = make_account("Operator")
-    wrong, unknown = login(live, account.email, "wrong-password"), login(live, "ghost@e2e.local", "wrong-password")
+    wrong, unknown = (
+        login(live, account.email, "wrong-password"),
+        login(live, "ghost@e2e.local", "wrong-password"),
+    )
     assert wrong.status_code == unknown.status_code == 401
     assert wrong.json() == unknown.json()
     times = {"wrong": [], "unknown": []}
@@ -105,7 +137,10 @@ def test_unknown_email_and_wrong_password_are_indistinguishable(live, make_accou
             started = time.perf_counter()
             login(live, email, "wrong-password")
             times[kind].append(time.perf_counter() - started)
-    wrong_ms, unknown_ms = statistics.median(times["wrong"]) * 1000, statistics.median(times["unknown"]) * 1000
+    wrong_ms, unknown_ms = (
+        statistics.median(times["wrong"]) * 1000,
+        statistics.median(times["unknown"]) * 1000,
+    )
     assert abs(wrong_ms - unknown_ms) < max(10.0, 0.5 * max(wrong_ms, unknown_ms)), (wrong_ms, unknown_ms)
 
 
