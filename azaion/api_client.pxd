@@ -2,7 +2,7 @@
 from azaion.cdn_manager cimport CDNManager
 from azaion.credentials cimport Credentials
 from azaion.hardware_service cimport HardwareService
-from azaion.security cimport EnvelopeKeys
+from azaion.security cimport EnvelopeKeys, ResourceDecryptor
 from azaion.user cimport User
 
 
@@ -42,4 +42,5 @@ cdef class ApiClient:
     cdef object lock_for(self, object path)
     cdef bytes decrypt_cached(self, object path, bytes small, str folder, str name, object progress)
     cdef bytes download_big(self, object path, bytes small, str folder, str name, object progress)
-    cdef int write_cache(self, object path, object data) except -1
+    cdef Py_ssize_t feed_file(self, object f, ResourceDecryptor dec, Py_ssize_t size, object progress,
+                              Py_ssize_t length) except -1

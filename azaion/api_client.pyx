@@ -153,6 +153,12 @@ cdef str big_key(str folder, str name, object small):
     return f"{folder}/{name}.{bytes(small[10:26]).hex()}{constants.BIG_SUFFIX}"
 
 
+cdef str glob_escape(str name):
+    import glob
+
+    return glob.escape(name)
+
+
 cdef str disk_name(str name):
     # A name of up to 255 characters leaves no room on most file systems for the ".big" suffix
     # and the temporary file's; long names are shortened to a prefix and a digest of the whole.
@@ -484,58 +490,84 @@ cdef class ApiClient:
         # size). A reader thread was measured here and gained nothing: page-cache reads are cheap
         # next to first-touching the output (docs/performance.md).
         cdef ResourceDecryptor dec
-        cdef Py_ssize_t size, done = 0
+        cdef Py_ssize_t size
         with open(path, "rb", buffering=0) as f:
             size = os.fstat(f.fileno()).st_size
             dec = ResourceDecryptor.new(small, len(small) + size, folder, name)
-            buffer = bytearray(4 * (dec.segment_size + TAG_LEN))
-            view = memoryview(buffer)
-            while done < size:
-                n = f.readinto(view[: dec.read_size(len(buffer))])
-                if not n:
-                    break
-                dec.feed(view[:n])
-                done += n
-                if progress is not None:
-                    progress(done, size)
+            self.feed_file(f, dec, size, progress, size)
         return dec.finish()
 
     cdef bytes download_big(self, object path, bytes small, str folder, str name, object progress):
-        # Streams the big part from the CDN into a temporary file beside its final path while
+        # Streams the big part from the CDN into a partial file beside its final path while
         # decrypting it, so it is verified as it arrives and never held in memory twice: a
         # second thread receives one segment at a time and writes it to the file, this one
         # opens it into the output buffer. Only a complete, verified file is renamed into place.
+        # The partial file is named after the version and survives an interrupted download
+        # (network, kill -9): the next load, under the same lock, re-verifies what it holds and
+        # fetches only the rest.
         cdef ResourceDecryptor dec
         cdef CDNManager cdn = self.cdn()
-        cdef Py_ssize_t done = 0, length, total
+        cdef Py_ssize_t done = 0, length, total, step, have, boundary
         key = big_key(folder, name, small)
-        log.info("downloading the big part %s from the CDN", key)
-        body, length, total = cdn.open_download(key, 0)
+        partial = path.with_name(f"{path.name}.{bytes(small[10:26]).hex()}.partial")
+        for stale in path.parent.glob(f"{glob_escape(path.name)}.*.partial"):
+            if stale != partial:
+                stale.unlink(missing_ok=True)
+        have = partial.stat().st_size if partial.exists() else 0
+        if have:
+            length = int(cdn.head(key)["ContentLength"])
+        else:
+            log.info("downloading the big part %s from the CDN", key)
+            body, length, _ = cdn.open_download(key, 0)
+        total = len(small) + length
+        dec = ResourceDecryptor.new(small, total, folder, name)
+        step = dec.segment_size + TAG_LEN
+        keep = False
         try:
-            dec = ResourceDecryptor.new(small, len(small) + length, folder, name)
-            total = len(small) + length
-            tmp = path.with_name(f"{path.name}.{uuid.uuid4().hex}.incomplete")
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                with open(tmp, "wb") as f:
-                    position = [len(small)]
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(partial, "r+b" if have else "wb") as f:
+                if have:
+                    # Only whole segments count: the rest of the file is fetched again.
+                    boundary = min(have, length)
+                    if boundary < length:
+                        boundary = max(0, HEADER_LEN + ((len(small) + boundary - HEADER_LEN) // step) * step
+                                       - len(small))
+                    try:
+                        done = self.feed_file(f, dec, boundary, progress, length)
+                    except IntegrityError:
+                        log.info("the partial download of %s does not verify; starting over", key)
+                        f.seek(0)
+                        dec = ResourceDecryptor.new(small, total, folder, name)
+                        done = 0
+                    f.seek(done)
+                    f.truncate()
+                    if done < length:
+                        log.info("resuming the big part %s from the CDN at byte %d of %d", key, done, length)
+                        body, remaining, object_size = cdn.open_download(key, done)
+                        if object_size != length:
+                            body.close()
+                            raise integrity_error()
+                    else:
+                        body = None
+                position = [len(small) + done]
 
-                    def receive_segment():
-                        want = segment_read_size(position[0], total, dec.segment_size, dec.segment_size + TAG_LEN)
-                        if not want:
-                            return None
-                        try:
-                            data = body.read(want)
-                        except Exception as e:
-                            raise CDNError(f"the download of {key!r} from the CDN broke off "
-                                           f"({type(e).__name__}); try again") from None
-                        if not data:
-                            return None
-                        f.write(data)
-                        position[0] += len(data)
-                        return data
+                def receive_segment():
+                    want = segment_read_size(position[0], total, dec.segment_size, step)
+                    if not want:
+                        return None
+                    try:
+                        data = body.read(want)
+                    except Exception as e:
+                        raise CDNError(f"the download of {key!r} from the CDN broke off "
+                                       f"({type(e).__name__}); load it again to resume") from None
+                    if not data:
+                        return None
+                    f.write(data)
+                    position[0] += len(data)
+                    return data
 
-                    ahead = ReadAhead(receive_segment, read_ahead_depth(dec.segment_size + TAG_LEN))
+                if body is not None:
+                    ahead = ReadAhead(receive_segment, read_ahead_depth(step))
                     try:
                         while True:
                             data = ahead.next()
@@ -545,39 +577,38 @@ cdef class ApiClient:
                             done += len(data)
                             if progress is not None:
                                 progress(done, length)
+                    except (CDNError, NetworkError):
+                        keep = True  # what arrived is kept for the next attempt
+                        raise
                     finally:
                         ahead.close()
-                result = dec.finish()
-                os.replace(tmp, path)
-            except OSError as e:
-                raise CacheError(f"cannot write the cache file {path} ({e.strerror}); free some space or "
-                                 "set AZAION_CACHE_DIR to a writable directory") from None
-            finally:
-                try:
-                    os.unlink(tmp)
-                except FileNotFoundError:
-                    pass
+                        body.close()
+            result = dec.finish()
+            os.replace(partial, path)
+        except OSError as e:
+            raise CacheError(f"cannot write the cache file {path} ({e.strerror}); free some space or "
+                             "set AZAION_CACHE_DIR to a writable directory") from None
         finally:
-            body.close()
+            if not keep:
+                partial.unlink(missing_ok=True)
         return result
 
-    cdef int write_cache(self, object path, object data) except -1:
-        tmp = path.with_name(f"{path.name}.{uuid.uuid4().hex}.incomplete")
-        with self.lock_for(path):
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                with open(tmp, "wb") as f:
-                    f.write(data)
-                os.replace(tmp, path)
-            except OSError as e:
-                raise CacheError(f"cannot write the cache file {path} ({e.strerror}); free some space or "
-                                 "set AZAION_CACHE_DIR to a writable directory") from None
-            finally:
-                try:
-                    os.unlink(tmp)
-                except FileNotFoundError:
-                    pass
-        return 0
+    cdef Py_ssize_t feed_file(self, object f, ResourceDecryptor dec, Py_ssize_t size, object progress,
+                              Py_ssize_t length) except -1:
+        # Feeds the first `size` bytes of an open file to the decryptor in segment-aligned reads.
+        cdef Py_ssize_t done = 0, want
+        buffer = bytearray(4 * (dec.segment_size + TAG_LEN))
+        view = memoryview(buffer)
+        while done < size:
+            want = min(dec.read_size(len(buffer)), size - done)
+            n = f.readinto(view[:want])
+            if not n:
+                break
+            dec.feed(view[:n])
+            done += n
+            if progress is not None:
+                progress(done, length)
+        return done
 
     cdef bytes load_big_file_cdn(self, str folder, str big_part):
         check_name(folder, "folder")

@@ -31,7 +31,6 @@ cdef class ResourceEncryptor:
     cdef Py_ssize_t seal_segment(self, Py_ssize_t index, object plaintext, unsigned char[::1] out) except -1
     cdef int start(self, object plaintext) except -1
     cdef Py_ssize_t read_into(self, unsigned char[::1] out) except -1
-    cdef bytes encrypt(self, object plaintext)
 
 
 cdef class ResourceDecryptor:

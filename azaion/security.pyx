@@ -316,15 +316,6 @@ cdef class ResourceEncryptor:
             self.position += take
         return pos
 
-    cdef bytes encrypt(self, object plaintext):
-        cdef Py_ssize_t total = self.ciphertext_len()
-        cdef bytes out = PyBytes_FromStringAndSize(NULL, total)
-        cdef unsigned char[::1] view = <unsigned char[:total]> <unsigned char*> PyBytes_AS_STRING(out)
-        self.start(plaintext)
-        self.read_into(view)
-        self.source = None
-        return out
-
     def __repr__(self):
         return "ResourceEncryptor(***)"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import signal
 import subprocess
@@ -81,20 +82,21 @@ def test_eight_processes_with_an_empty_cache_download_once(client, api, api_url,
     assert [p.name for p in cache_entries(tmp_path / "shared")] == ["eight.bin.big"]
 
 
-def test_kill_9_mid_download_leaves_no_partial_file_and_the_next_load_works(client, api, api_url, tmp_path):
+def test_kill_9_mid_download_resumes_and_never_shows_a_partial_file(client, api, api_url, tmp_path, caplog):
     data = os.urandom(48 * (1 << 20))
     client.upload_big_small_resource(data, "killed.bin", FOLDER)
     cache = tmp_path / "victim-cache"
-    env = dict(os.environ, AZAION_CACHE_DIR=str(cache), AZAION_CHUNK_SIZE=str(64 * 1024))
+    env = dict(os.environ, AZAION_CACHE_DIR=str(cache))
     final = cache / FOLDER / "killed.bin.big"
+    caught = False
     for _ in range(3):  # the download must be caught in the act; retry if it was too quick
         proc = loader(api_url, "killed.bin", env)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and proc.poll() is None:
-            partial = [p for p in cache.rglob("*") if p.is_file() and ".locks" not in p.parts and p != final]
-            if partial and partial[0].stat().st_size > 0:
+            partial = list((cache / FOLDER).glob("killed.bin.big.*.partial")) if (cache / FOLDER).exists() else []
+            if partial and partial[0].stat().st_size > 3 * (1 << 20):
                 break
-            time.sleep(0.005)
+            time.sleep(0.002)
         caught = proc.poll() is None
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
@@ -105,10 +107,61 @@ def test_kill_9_mid_download_leaves_no_partial_file_and_the_next_load_works(clie
         final.unlink(missing_ok=True)
     assert caught, "the download finished before it could be interrupted"
     assert not final.exists()  # only complete, verified files ever appear at the final path
+    caplog.set_level(logging.INFO, logger="azaion")
     with azaion.ApiClient(api_url, cache_dir=str(cache)) as c:
         c.set_credentials_from_dict(EMAIL, PASSWORD)
         assert c.load_big_small_resource("killed.bin", FOLDER) == data
-    assert final.exists()
+    resumed = [r.getMessage() for r in caplog.records if "resuming the big part" in r.getMessage()]
+    assert resumed and int(resumed[0].split(" at byte ")[1].split()[0]) >= 1 << 20
+    assert final.exists() and not list((cache / FOLDER).glob("*.partial"))
+
+
+def partial_of(tmp_path, api, name: str) -> Path:
+    version = api.resources[(FOLDER, name)][10:26].hex()
+    return tmp_path / "cache" / FOLDER / f"{name}.big.{version}.partial"
+
+
+def test_a_damaged_partial_download_is_discarded_and_fetched_whole(client, api, tmp_path, caplog):
+    data = os.urandom(5 * (1 << 20))
+    client.upload_big_small_resource(data, "damaged.bin", FOLDER)
+    final = tmp_path / "cache" / FOLDER / "damaged.bin.big"
+    big = final.read_bytes()
+    final.unlink()
+    damaged = bytearray(big[: 3 * (1 << 20)])
+    damaged[100] ^= 1
+    partial_of(tmp_path, api, "damaged.bin").write_bytes(bytes(damaged))
+    caplog.set_level(logging.INFO, logger="azaion")
+    assert client.load_big_small_resource("damaged.bin", FOLDER) == data
+    assert any("does not verify; starting over" in r.getMessage() for r in caplog.records)
+    assert final.read_bytes() == big
+
+
+def test_a_good_partial_download_is_completed_from_where_it_stopped(client, api, tmp_path, caplog):
+    data = os.urandom(5 * (1 << 20) + 77)
+    client.upload_big_small_resource(data, "half.bin", FOLDER)
+    final = tmp_path / "cache" / FOLDER / "half.bin.big"
+    big = final.read_bytes()
+    final.unlink()
+    partial_of(tmp_path, api, "half.bin").write_bytes(big[: 2 * (1 << 20) + 12345])  # ends mid-segment
+    stale = tmp_path / "cache" / FOLDER / ("half.bin.big." + "0" * 32 + ".partial")
+    stale.write_bytes(b"an older version's leftovers")
+    caplog.set_level(logging.INFO, logger="azaion")
+    assert client.load_big_small_resource("half.bin", FOLDER) == data
+    resumed = [r.getMessage() for r in caplog.records if "resuming the big part" in r.getMessage()]
+    offset = int(resumed[0].split(" at byte ")[1].split()[0])
+    assert 0 < offset <= 2 * (1 << 20) + 12345
+    assert final.read_bytes() == big and not stale.exists()
+
+
+def test_a_complete_partial_needs_no_download(client, api, tmp_path, caplog):
+    data = os.urandom(3 * (1 << 20))
+    client.upload_big_small_resource(data, "whole.bin", FOLDER)
+    final = tmp_path / "cache" / FOLDER / "whole.bin.big"
+    partial_of(tmp_path, api, "whole.bin").write_bytes(final.read_bytes())
+    final.unlink()
+    caplog.set_level(logging.INFO, logger="azaion")
+    assert client.load_big_small_resource("whole.bin", FOLDER) == data
+    assert not [r for r in caplog.records if "from the CDN" in r.getMessage() and "big part" in r.getMessage()]
 
 
 DISK_FULL = """
