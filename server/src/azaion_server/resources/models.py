@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import re
 from typing import TYPE_CHECKING
 
 from sqlalchemy import ColumnElement, and_, or_, select, true
@@ -33,6 +32,7 @@ from azaion_server.resources.cdn import CDN_FILE
 from azaion_server.resources.entities import Resource
 from azaion_server.resources.exceptions import ResourceNotFound
 from azaion_server.resources.multipart import UploadForm
+from azaion_server.resources.patterns import check_pattern, deadline
 from azaion_server.resources.policy import can_read, is_owner
 from azaion_server.resources.schemas import ResourceQuery
 from azaion_server.users.entities import ADMIN_ROLE_VALUES, Role, User
@@ -44,9 +44,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_LIST_COUNT = 1000
-MAX_PATTERN_LENGTH = 128
-# A group holding a quantifier, itself quantified; or a back-reference.
-_COSTLY_PATTERN = re.compile(r"\((?:[^()\\]|\\.)*[+*?}](?:[^()\\]|\\.)*\)\s*[+*{?]|\\[1-9]")
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off", ""})
 
@@ -68,22 +65,6 @@ def visible_to(caller: Caller, folders: list[str] | None) -> ColumnElement[bool]
             Resource.alive.is_(True), Resource.published.is_(True), Resource.folder.in_(folders or [])
         )
     return Resource.id.is_(None)  # unknown role: nothing
-
-
-def check_pattern(pattern: str) -> str:
-    """A `name` filter that is a valid regular expression and not an obviously costly one.
-
-    The database runs it (PostgreSQL's engine; Python's `re` on SQLite, which backtracks): a
-    quantified group that holds a quantifier, like `(a+)+`, or a back-reference can take
-    exponential time, so they are refused along with anything over 128 characters.
-    """
-    if len(pattern) > MAX_PATTERN_LENGTH or _COSTLY_PATTERN.search(pattern):
-        raise BadRequest("name: pattern too long or too costly")
-    try:
-        re.compile(pattern)
-    except re.error as e:
-        raise BadRequest("name is not a valid regular expression") from e
-    return pattern
 
 
 def _timestamp(value: float) -> dt.datetime:
@@ -131,7 +112,10 @@ def list_resources(
         .limit(max(1, min(MAX_LIST_COUNT, query.count)))
     )
     try:
-        return list(session.scalars(statement))
+        if query.name is None:
+            return list(session.scalars(statement))
+        with deadline(session):
+            return list(session.scalars(statement))
     except DataError as e:  # a pattern PostgreSQL's dialect of regular expressions refuses
         session.rollback()
         raise BadRequest("name is not a valid regular expression") from e
