@@ -179,3 +179,27 @@ def test_large_json_bodies_are_refused_unread(client) -> None:
     response = client.post("/login", content=chunks(), headers={"Content-Type": "application/json"})
     assert_error(response, 400, "BAD_REQUEST")
     assert client.get("/health").status_code == 200
+
+
+def test_405_lists_every_method_of_the_path(client) -> None:
+    for path, allowed in [
+        ("/resources/models/m.bin", "DELETE, GET"),
+        ("/users", "GET, POST"),
+        ("/resources/models", "POST, PUT"),
+        ("/health", "GET"),
+    ]:
+        response = client.options(path)
+        assert_error(response, 405, "METHOD_NOT_ALLOWED")
+        assert response.headers["Allow"] == allowed
+    assert "Allow" not in client.get("/no/such/route").headers
+
+
+def test_openapi_documents_the_errors_the_server_gives(client) -> None:
+    schema = client.get("/openapi.json").json()
+    assert "Error" in schema["components"]["schemas"]
+    assert "HTTPValidationError" not in schema["components"]["schemas"]
+    for operations in schema["paths"].values():
+        for operation in operations.values():
+            assert "422" not in operation["responses"]
+            assert {"400", "401", "403", "404", "413", "429", "500"} <= set(operation["responses"])
+    assert client.get("/openapi.json").json() == schema  # made once

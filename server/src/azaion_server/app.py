@@ -6,9 +6,11 @@ import logging
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
@@ -91,6 +93,49 @@ class Health(BaseModel):
     status: str = "ok"
 
 
+class ErrorBody(BaseModel):
+    """Every error answer (docs/protocol.md)."""
+
+    success: bool = False
+    code: str
+    message: str
+
+
+# What any route may answer besides its own success, documented on every operation; FastAPI's
+# 422 is never answered (validation errors are 400) and is dropped from the schema.
+_ERROR_STATUSES = {
+    "400": "BAD_REQUEST or INVALID_NAME: malformed body, query or name",
+    "401": "UNAUTHORIZED (or INVALID_CREDENTIALS)",
+    "403": "FORBIDDEN, HARDWARE_MISMATCH or a licence code",
+    "404": "NOT_FOUND",
+    "413": "TOO_LARGE",
+    "429": "TOO_MANY_ATTEMPTS or TOO_MANY_STREAMS",
+    "500": "INTERNAL",
+}
+
+
+def openapi_schema(app: FastAPI) -> dict[str, Any]:
+    """The OpenAPI document, with the error answers the server really gives."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components["Error"] = ErrorBody.model_json_schema()
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            responses.pop("422", None)
+            for status, description in _ERROR_STATUSES.items():
+                answer = responses.setdefault(status, {"description": description})
+                answer.setdefault(
+                    "content", {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+                )
+    for unused in ("HTTPValidationError", "ValidationError"):
+        components.pop(unused, None)
+    app.openapi_schema = schema
+    return schema
+
+
 def error_response(error: ApiError) -> JSONResponse:
     """The JSON body of docs/protocol.md for an error."""
     return JSONResponse(
@@ -109,6 +154,20 @@ def _validation_message(exc: RequestValidationError) -> str:
     return "invalid request: " + "; ".join(parts) if parts else "invalid request"
 
 
+def _allowed_methods(request: Request) -> str:
+    # From the OpenAPI paths (one entry per path, every method): FastAPI keeps included routers
+    # as objects of its own, and the paths say the same in a documented form.
+    app = request.app
+    table: list[tuple[re.Pattern[str], str]] | None = getattr(app.state, "allowed_methods", None)
+    if table is None:
+        table = []
+        for path, operations in app.openapi().get("paths", {}).items():
+            pattern = re.compile("^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(path)) + "$")
+            table.append((pattern, ", ".join(sorted(method.upper() for method in operations))))
+        app.state.allowed_methods = table
+    return next((methods for pattern, methods in table if pattern.match(request.url.path)), "")
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """The one place where exceptions become HTTP answers."""
 
@@ -121,11 +180,15 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(ApiError(_validation_message(exc)))
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         # Starlette's own: unknown route, wrong method. Its `detail` may be anything: not shown.
         messages = {404: "no such route", 405: "method not allowed"}
+        # A 405 lists what the path allows (RFC 9110): every route of the path, since FastAPI
+        # has one route per method and Starlette's own answer names only the first one's.
+        allow = _allowed_methods(request) if exc.status_code == 405 else ""
         error = ApiError(
             messages.get(exc.status_code, "request rejected"),
+            {"Allow": allow} if allow else None,
             status=exc.status_code,
             code=_HTTP_CODES.get(exc.status_code, "BAD_REQUEST"),
         )
@@ -184,6 +247,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.context = context
+    app.openapi = lambda: openapi_schema(app)  # type: ignore[method-assign]
     app.add_middleware(BodyLimit)
     install_error_handlers(app)
     routers = (

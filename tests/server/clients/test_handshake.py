@@ -199,6 +199,8 @@ def test_a_disabled_client_cannot_shake_hands(api) -> None:
         ("/auth_verify", {"client_name": "a", "id": "b", "duration": 60}),
         ("/auth_verify", {"client_name": "a", "id": "b", "duration": 0, "encrypted_text": "AAAA"}),
         ("/auth_verify", {"client_name": "a", "id": "b", "duration": "long", "encrypted_text": "AAAA"}),
+        ("/auth_verify", {"client_name": "a", "id": "b", "duration": "60", "encrypted_text": "AAAA"}),
+        ("/auth_verify", {"client_name": "a", "id": "b", "duration": 60.5, "encrypted_text": "AAAA"}),
         ("/auth_verify", {"client_name": "a", "id": "b", "duration": 60, "encrypted_text": ""}),
         ("/auth_verify", {"client_name": "a", "id": "b" * 300, "duration": 60, "encrypted_text": "AAAA"}),
     ],

@@ -95,6 +95,7 @@ def test_administration_is_for_api_admins(api, method: str, path: str, body) -> 
         ("delete", "/clients/bad%20name", None),
         ("put", "/clients/x/license", {"plan": "p", "expires_at": "2999-01-01T00:00:00Z", "folders": [".."]}),
         ("put", "/clients/x/enabled", {}),
+        ("put", "/clients/x/enabled", {"enabled": 0}),
     ],
 )
 def test_unknown_clients_and_bad_bodies_are_opaque(api, method: str, path: str, body) -> None:

@@ -100,3 +100,14 @@ def test_validate_bad_hardware(api, hardware: str) -> None:
 @pytest.mark.parametrize(("method", "path"), [("post", "/license/validate"), ("get", "/license/info")])
 def test_licence_routes_need_a_token(client, method: str, path: str) -> None:
     assert_error(client.request(method, path, json={"hardware": HW1}), 401, "UNAUTHORIZED")
+
+
+@pytest.mark.parametrize("expires_at", [0, 1e9, True, None, [], "tomorrow"])
+def test_expiry_must_be_a_date_and_time(api, expires_at) -> None:
+    person = api.user("Operator")
+    response = api.client.put(
+        f"/users/{person.id}/license",
+        json={"plan": "p", "expires_at": expires_at, "folders": []},
+        headers=api.admin,
+    )
+    assert_error(response, 400, "BAD_REQUEST")

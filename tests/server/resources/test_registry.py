@@ -123,7 +123,7 @@ def test_publish_errors(api) -> None:
     assert_error(_publish(api, "models", "nothing.bin", True), 404, "NOT_FOUND")
     assert_error(_publish(api, "models", ".env", True), 400, "INVALID_NAME")
     api.upload("models", "m.bin", b"x")
-    for body in ({}, {"published": "perhaps"}, []):
+    for body in ({}, {"published": "perhaps"}, {"published": 0}, {"published": "true"}, []):
         response = api.client.post("/resources/models/m.bin/publish", json=body, headers=api.admin)
         assert_error(response, 400, "BAD_REQUEST")
     assert_error(

@@ -45,9 +45,9 @@ class ClientDetail(BaseModel):
 
 
 class EnabledUpdate(BaseModel):
-    """`PUT /clients/{name}/enabled`."""
+    """`PUT /clients/{name}/enabled`; `true` or `false`, nothing that looks like one."""
 
-    enabled: bool
+    enabled: bool = Field(strict=True)
 
 
 class AuthRequest(BaseModel):
@@ -79,7 +79,7 @@ class VerifyRequest(BaseModel):
     client_name: str = Field(min_length=1, max_length=256)
     id: str = Field(min_length=1, max_length=256)
     duration: int = Field(
-        ge=1, le=10**9, description="wanted session length in seconds (the server may cut it)"
+        strict=True, ge=1, le=10**9, description="wanted session length in seconds (the server may cut it)"
     )
     encrypted_text: str = Field(min_length=1, max_length=4096)
 

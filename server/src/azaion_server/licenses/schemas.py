@@ -25,6 +25,14 @@ class LicenseUpdate(BaseModel):
             raise ValueError("invalid folder name")
         return sorted(set(folders))
 
+    @field_validator("expires_at", mode="before")
+    @classmethod
+    def _a_date_and_time(cls, value: object) -> object:
+        # pydantic would read a number as seconds since 1970: the schema says an ISO 8601 string.
+        if not isinstance(value, (str, dt.datetime)):
+            raise ValueError("expires_at must be an ISO 8601 date and time")
+        return value
+
     @field_validator("expires_at")
     @classmethod
     def _utc(cls, value: dt.datetime) -> dt.datetime:

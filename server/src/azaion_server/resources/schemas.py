@@ -22,9 +22,9 @@ class GetRequest(BaseModel):
 
 
 class PublishRequest(BaseModel):
-    """`POST /resources/{folder}/{name}/publish`."""
+    """`POST /resources/{folder}/{name}/publish`; `true` or `false`, nothing that looks like one."""
 
-    published: bool
+    published: bool = Field(strict=True)
 
 
 class ResourceOut(BaseModel):
@@ -106,8 +106,10 @@ UPLOAD_OPENAPI = {
                             "format": "binary",
                             "description": "the bytes; the part's filename is the resource name",
                         },
-                        "category": {"type": "string"},
-                        "draft": {"type": "boolean", "description": "true keeps it unpublished"},
+                        # Form fields are text: any text is a category, and `draft` is read
+                        # leniently, so no JSON type is claimed for either.
+                        "category": {"description": "free text, at most 255 characters"},
+                        "draft": {"description": "true, 1, yes or on keeps it unpublished"},
                     },
                 }
             }
