@@ -4,7 +4,6 @@
 # ../shared/seeds/azaion-api-client.md; ../docs/formats.md and ../docs/protocol.md pin the bytes.
 import logging
 import os
-from queue import Empty, Queue
 import re
 import time
 import uuid
@@ -57,45 +56,6 @@ cdef int read_ahead_depth(Py_ssize_t step):
     # AZAION_CHUNK_SIZE bytes, at least one.
     return max(1, constants.chunk_size() // step)
 
-
-class ReadAhead:
-    """Calls produce() in a thread, up to `depth` results ahead of next(); None ends."""
-
-    def __init__(self, produce, int depth):
-        import threading
-
-        self.produce = produce
-        self.results = Queue(depth)
-        self.stopped = False
-        self.thread = threading.Thread(target=self.run, name="azaion-read-ahead", daemon=True)
-        self.thread.start()
-
-    def run(self):
-        try:
-            while not self.stopped:
-                result = self.produce()
-                self.results.put((result, None))
-                if result is None:
-                    return
-        except BaseException as e:
-            self.results.put((None, e))
-
-    def next(self):
-        result, error = self.results.get()
-        if error is not None:
-            self.stopped = True
-            raise error
-        return result
-
-    def close(self):
-        # Stops the thread and waits for it; what it had read ahead is dropped.
-        self.stopped = True
-        while self.thread.is_alive():
-            try:
-                self.results.get(timeout=0.05)
-            except Empty:
-                pass
-        self.thread.join()
 
 cdef object RESERVED_NAMES = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$", re.IGNORECASE)
 cdef object CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -567,6 +527,8 @@ cdef class ApiClient:
                     return data
 
                 if body is not None:
+                    from azaion._read_ahead import ReadAhead
+
                     ahead = ReadAhead(receive_segment, read_ahead_depth(step))
                     try:
                         while True:

@@ -49,6 +49,7 @@ hiddenimports += [
     "collections.abc",
     "concurrent.futures",
     "enum",
+    "glob",
     "hashlib",
     "hmac",
     "io",
@@ -65,6 +66,7 @@ hiddenimports += [
     "threading",
     "time",
     "typing",
+    "urllib.parse",
     "uuid",
 ]
 if is_win:
