@@ -132,30 +132,31 @@ def test_on_sqlite_other_processes_events_arrive_by_the_next_heartbeat(
 
 
 def test_the_listener_reconnects(postgresql, make_live, db_engine) -> None:
-    from tests.server.events.conftest import PING
-
-    live = make_live(sse_ping_seconds=60)
-    listener = live.context.events._listener
-    assert listener is not None and listener.listening.wait(5)
-    with db_engine.begin() as connection:
-        connection.execute(
-            text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE query LIKE 'LISTEN azaion_events%' AND pid <> pg_backend_pid()"
-            )
-        )
-    deadline = time.monotonic() + 5
-    while listener.listening.is_set() and time.monotonic() < deadline:
-        time.sleep(PING / 10)
-    assert listener.listening.wait(5), "the listener did not come back"
-    # A commit the app does not see itself (another process, as far as it knows) reaches its
-    # streams through the listener alone: heartbeats are a minute apart.
     from azaion_server.db import make_sessionmaker
     from azaion_server.events.models import record_hardware_reset
     from azaion_server.users.entities import User
 
+    from tests.server.events.conftest import PING
+
+    live = make_live(sse_ping_seconds=60)
     api = live.api
+    assert live.context.events._listener is None  # no stream, no listener
     with live.stream(api.admin) as stream, make_sessionmaker(db_engine)() as session:
+        listener = live.context.events._listener
+        assert listener is not None and listener.listening.wait(5)
+        with db_engine.begin() as connection:
+            connection.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE query LIKE 'LISTEN azaion_events%' AND pid <> pg_backend_pid()"
+                )
+            )
+        deadline = time.monotonic() + 5
+        while listener.listening.is_set() and time.monotonic() < deadline:
+            time.sleep(PING / 10)
+        assert listener.listening.wait(5), "the listener did not come back"
+        # A commit the app does not see itself (another process, as far as it knows) reaches
+        # its streams through the listener alone: heartbeats are a minute apart.
         admin = session.query(User).filter_by(email=ADMIN_EMAIL).one()
         record_hardware_reset(session, admin)
         session.commit()

@@ -180,11 +180,20 @@ def test_a_subscriber_whose_loop_closed_is_skipped() -> None:
     hub.stop()  # no listener: nothing to stop
 
 
-def test_no_listener_on_sqlite(db_engine) -> None:
+def test_the_first_subscriber_starts_the_listener(db_engine) -> None:
     hub = EventHub()
     hub.start(db_engine)
-    assert (hub._listener is not None) == (db_engine.dialect.name == "postgresql")
-    if hub._listener is not None:
-        assert hub._listener.listening.wait(5)
-        assert "listening=True" in repr(hub._listener)
+    assert hub._listener is None  # nobody listens yet
+
+    async def subscribe() -> None:
+        hub.unsubscribe(hub.subscribe())
+        hub.unsubscribe(hub.subscribe())
+
+    asyncio.run(subscribe())
+    listener = hub._listener
+    assert (listener is not None) == (db_engine.dialect.name == "postgresql")
+    if listener is not None:
+        assert listener.listening.wait(5)
+        assert "listening=True" in repr(listener)
     hub.stop()
+    assert hub._listener is None

@@ -31,16 +31,24 @@ class EventHub:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._waiters: dict[asyncio.Event, asyncio.AbstractEventLoop] = {}
+        self._dsn: str | None = None
         self._listener: PgListener | None = None
 
     def __repr__(self) -> str:
         return f"EventHub(subscribers={len(self._waiters)})"
 
     def subscribe(self) -> asyncio.Event:
-        """A new waiter on the running loop; give it back with `unsubscribe`."""
+        """A new waiter on the running loop; give it back with `unsubscribe`.
+
+        The first subscriber starts the listener (PostgreSQL): a process without streams needs
+        none, and a stream loses nothing by it starting late, since it reads the table first.
+        """
         waiter = asyncio.Event()
         with self._lock:
             self._waiters[waiter] = asyncio.get_running_loop()
+            if self._dsn is not None and self._listener is None:
+                self._listener = PgListener(self._dsn, self)
+                self._listener.start()
         return waiter
 
     def unsubscribe(self, waiter: asyncio.Event) -> None:
@@ -62,17 +70,17 @@ class EventHub:
                 loop.call_soon_threadsafe(waiter.set)
 
     def start(self, engine: Engine) -> None:
-        """Listen for other instances' events (PostgreSQL only; SQLite has one process)."""
-        if engine.dialect.name == "postgresql" and self._listener is None:
-            dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-            self._listener = PgListener(dsn, self)
-            self._listener.start()
+        """Listen for other instances' events from the first subscriber on (PostgreSQL only;
+        SQLite has one process)."""
+        if engine.dialect.name == "postgresql":
+            self._dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
 
     def stop(self) -> None:
         """Stop listening (at shutdown)."""
-        if self._listener is not None:
-            self._listener.stop()
-            self._listener = None
+        with self._lock:
+            listener, self._listener, self._dsn = self._listener, None, None
+        if listener is not None:
+            listener.stop()
 
 
 class PgListener:
