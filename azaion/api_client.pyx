@@ -74,6 +74,7 @@ cdef dict ERRORS_BY_CODE = {
     "NOT_FOUND": ResourceNotFound,
     "TOO_LARGE": TooLarge,
     "TOO_MANY_ATTEMPTS": TooManyAttempts,
+    "TOO_MANY_STREAMS": TooManyAttempts,
 }
 cdef dict ADVICE = {
     "INVALID_CREDENTIALS": "check the email and password (or the machine client's key)",
@@ -87,6 +88,7 @@ cdef dict ADVICE = {
     "NOT_FOUND": "no such resource, or it is not published for this account; check the name and folder",
     "TOO_LARGE": "the upload is above the server's size limit",
     "TOO_MANY_ATTEMPTS": "too many failed logins; wait and try again",
+    "TOO_MANY_STREAMS": "this account already follows the maximum number of event streams; close one and retry",
     "INVALID_NAME": "the server refused the name; use plain names without path separators",
     "BAD_REQUEST": "the server refused the request as malformed",
 }

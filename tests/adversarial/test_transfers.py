@@ -93,7 +93,9 @@ def test_kill_9_mid_download_resumes_and_never_shows_a_partial_file(client, api,
         proc = loader(api_url, "killed.bin", env)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and proc.poll() is None:
-            partial = list((cache / FOLDER).glob("killed.bin.big.*.partial")) if (cache / FOLDER).exists() else []
+            partial = (
+                list((cache / FOLDER).glob("killed.bin.big.*.partial")) if (cache / FOLDER).exists() else []
+            )
             if partial and partial[0].stat().st_size > 3 * (1 << 20):
                 break
             time.sleep(0.002)
@@ -161,7 +163,9 @@ def test_a_complete_partial_needs_no_download(client, api, tmp_path, caplog):
     final.unlink()
     caplog.set_level(logging.INFO, logger="azaion")
     assert client.load_big_small_resource("whole.bin", FOLDER) == data
-    assert not [r for r in caplog.records if "from the CDN" in r.getMessage() and "big part" in r.getMessage()]
+    assert not [
+        r for r in caplog.records if "from the CDN" in r.getMessage() and "big part" in r.getMessage()
+    ]
 
 
 DISK_FULL = """

@@ -121,8 +121,14 @@ class Throttle:
         self._window = dt.timedelta(seconds=settings.login_window_seconds)
 
     @staticmethod
-    def _keys(name: str, address: str | None, kind: str) -> list[str]:
-        keys = [f"{kind}:{name}"]
+    def _subject(kind: str, name: str) -> str:
+        # A digest, not the name: any length fits the column (a 320-character email plus its
+        # prefix did not), and the table holds no list of the emails someone tried.
+        return f"{kind}:{hashlib.sha256(name.encode('utf-8', 'surrogatepass')).hexdigest()}"
+
+    @classmethod
+    def _keys(cls, name: str, address: str | None, kind: str) -> list[str]:
+        keys = [cls._subject(kind, name)]
         if address:
             keys.append(f"addr:{address}")
         return keys
@@ -156,7 +162,7 @@ class Throttle:
 
     def clear(self, session: Session, name: str, *, kind: str = "email") -> None:
         """Forget the failures of a name after it logs in (its address keeps its count)."""
-        session.execute(delete(LoginFailure).where(LoginFailure.key == f"{kind}:{name}"))
+        session.execute(delete(LoginFailure).where(LoginFailure.key == self._subject(kind, name)))
 
 
 def login(
