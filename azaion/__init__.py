@@ -8,31 +8,12 @@
 Importing this package is cheap: boto3, yaml and jwt are imported when first needed.
 """
 
+from azaion import errors
 from azaion._version import __version__
 from azaion.api_client import ApiClient
 from azaion.cdn_manager import CDNCredentials, CDNManager
 from azaion.credentials import Credentials, MachineCredentials
-from azaion.errors import (
-    AuthenticationError,
-    AzaionError,
-    BadRequest,
-    CacheError,
-    CDNError,
-    ConfigurationError,
-    HardwareMismatch,
-    IntegrityError,
-    InvalidName,
-    InvalidToken,
-    LicenseError,
-    LicenseExpired,
-    NetworkError,
-    NotAuthenticated,
-    PermissionDenied,
-    ResourceNotFound,
-    ServerError,
-    TooLarge,
-    TooManyAttempts,
-)
+from azaion.errors import *  # noqa: F403 - the hierarchy, as errors.__all__ lists it
 from azaion.hardware_service import HardwareService
 from azaion.user import RoleEnum, User
 
@@ -47,24 +28,5 @@ __all__ = [
     "RoleEnum",
     "User",
     "__version__",
-    # errors
-    "AuthenticationError",
-    "AzaionError",
-    "BadRequest",
-    "CDNError",
-    "CacheError",
-    "ConfigurationError",
-    "HardwareMismatch",
-    "IntegrityError",
-    "InvalidName",
-    "InvalidToken",
-    "LicenseError",
-    "LicenseExpired",
-    "NetworkError",
-    "NotAuthenticated",
-    "PermissionDenied",
-    "ResourceNotFound",
-    "ServerError",
-    "TooLarge",
-    "TooManyAttempts",
 ]
+__all__ += errors.__all__

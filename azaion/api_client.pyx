@@ -16,7 +16,6 @@ from azaion.errors import (
     BadRequest,
     CacheError,
     CDNError,
-    ConfigurationError,
     HardwareMismatch,
     IntegrityError,
     InvalidName,
@@ -240,8 +239,8 @@ cdef class ApiClient:
 
     cpdef set_credentials_from_dict(self, str email, str password):
         self.set_credentials(Credentials(email, password))
-        self.cdn_manager = CDNManager(CDNCredentials.from_yaml(self.load_bytes(constants.CDN_CONFIG,
-                                                                                constants.SYSTEM_FOLDER)))
+        self.cdn_manager = None
+        self.cdn()  # cdn.yaml now, as the seed does: a wrong password fails here, not at the first load
 
     def set_machine_credentials(self, str client_name, str key):
         """Authenticate as a machine client (name and the base64 key of ``POST /clients``)."""

@@ -105,7 +105,8 @@ class FakeApi:
             if mode == "reset" and sock is not None:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             if sock is not None:
-                sock.shutdown(socket.SHUT_RDWR) if mode == "short" else None
+                if mode == "short":
+                    sock.shutdown(socket.SHUT_RDWR)
                 sock.close()
             raise ConnectionAbortedError("fault injected by the test")
 
