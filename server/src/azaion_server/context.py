@@ -15,8 +15,11 @@ from azaion_server.db import make_engine, make_sessionmaker
 from azaion_server.events.hub import EventHub
 from azaion_server.events.models import PENDING
 from azaion_server.jwt.models import TokenService
+from azaion_server.metrics import Metrics
+from azaion_server.prefetched import forget as forget_prefetched
 from azaion_server.resources.cdn import CdnDocuments
 from azaion_server.resources.keycache import EnvelopeKeyCache
+from azaion_server.resources.smallparts import CachedStorage
 from azaion_server.resources.storage import DatabaseStorage, FileStorage, Storage
 from azaion_server.settings import Settings
 
@@ -37,6 +40,8 @@ class AppContext:
     envelope_keys: EnvelopeKeyCache
     cdn: CdnDocuments
     events: EventHub
+    # Prometheus metrics (metrics.py), when AZAION_METRICS is on.
+    metrics: Metrics | None = None
 
     @classmethod
     def build(cls, settings: Settings) -> AppContext:
@@ -44,12 +49,14 @@ class AppContext:
         url = settings.database_url
         if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
             settings.data_dir.mkdir(parents=True, exist_ok=True)
-        engine = make_engine(url)
+        server = settings.server
+        engine = make_engine(url, pool_size=server.db_pool_size, max_overflow=server.db_max_overflow)
         storage: Storage
         if settings.resources.storage == "files":
             storage = FileStorage(settings.storage_dir)
         else:
             storage = DatabaseStorage()
+        storage = CachedStorage(storage, settings.resources.small_part_cache_bytes)
         sessions = make_sessionmaker(engine)
         hub = EventHub()
 
@@ -63,11 +70,18 @@ class AppContext:
             session.info.pop(PENDING, None)
 
         event.listen(sessions, "after_commit", wake_streams)
+        # Answers read ahead for the checks hold for one transaction (prefetched.py).
+        event.listen(sessions, "after_commit", forget_prefetched)
+        event.listen(sessions, "after_soft_rollback", forget_prefetched)
         event.listen(sessions, "after_soft_rollback", forget_events)
         assert settings.clients.client_key_secret is not None  # the settings validator guarantees it
         key_vault = KeyVault(settings.clients.client_key_secret.get_secret_value())
         tokens = TokenService(settings.jwt)
         throttle = Throttle(settings.auth)
+        metrics = None
+        if settings.server.metrics:
+            metrics = Metrics()
+            metrics.watch_pool(engine)
         return cls(
             settings=settings,
             engine=engine,
@@ -81,4 +95,5 @@ class AppContext:
             envelope_keys=EnvelopeKeyCache(settings.auth.password_cache_seconds),
             cdn=CdnDocuments(settings.resources),
             events=hub,
+            metrics=metrics,
         )

@@ -11,9 +11,14 @@ from sqlalchemy.orm import Session
 from azaion_server.context import AppContext
 
 
-def get_context(request: Request) -> AppContext:
+def context_of(request: Request) -> AppContext:
     """The context `app.py` built for this application (settings, engine, services)."""
     return request.app.state.context  # type: ignore[no-any-return]
+
+
+async def get_context(request: Request) -> AppContext:
+    """`context_of` as a dependency (async: it does no I/O, so it costs no thread-pool hop)."""
+    return context_of(request)
 
 
 ContextDep = Annotated[AppContext, Depends(get_context)]
@@ -21,7 +26,7 @@ ContextDep = Annotated[AppContext, Depends(get_context)]
 
 def get_session(request: Request) -> Iterator[Session]:
     """One session per request; what a route does not commit is rolled back."""
-    with get_context(request).sessions() as session:
+    with context_of(request).sessions() as session:
         yield session
 
 

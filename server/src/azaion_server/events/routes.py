@@ -19,6 +19,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
 from azaion_server.auth.deps import load_caller
+from azaion_server.caller_state import prefetch
 from azaion_server.callers import Caller
 from azaion_server.deps import ContextDep
 from azaion_server.errors import MAX_ID, BadRequest
@@ -80,6 +81,7 @@ def subscribe(context: AppContext, token: str | None, last_id: int | None) -> Su
     claims = context.tokens.decode(token)
     settings = context.settings.events
     with context.sessions() as session:
+        prefetch(session, claims)
         if is_revoked(session, claims.jti):
             raise InvalidToken()
         caller = load_caller(session, claims)
@@ -98,6 +100,7 @@ def subscribe(context: AppContext, token: str | None, last_id: int | None) -> Su
 def _refresh(context: AppContext, subscription: Subscription) -> models.Viewer | None:
     """At a heartbeat: the caller's current view, or None when its token no longer holds."""
     with context.sessions() as session:
+        prefetch(session, subscription.claims)
         if is_revoked(session, subscription.claims.jti):
             return None
         try:
@@ -128,6 +131,8 @@ async def stream(context: AppContext, subscription: Subscription) -> AsyncIterat
     expires = float(subscription.claims.exp)
     waiter = context.events.subscribe()
     viewer = subscription.viewer
+    if context.metrics is not None:
+        context.metrics.streams.inc()
     try:
         yield ServerSentEvent(comment="connected")
         next_beat = time.monotonic() + ping
@@ -160,6 +165,8 @@ async def stream(context: AppContext, subscription: Subscription) -> AsyncIterat
         log.warning("event stream ended: %s", type(e).__name__)
     finally:
         context.events.unsubscribe(waiter)
+        if context.metrics is not None:
+            context.metrics.streams.dec()
         with anyio.CancelScope(shield=True):
             try:
                 await run_in_threadpool(_close, context, subscription.lease_id)

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from azaion_server.caller_state import prefetch
 from azaion_server.deps import ContextDep, SessionDep
 from azaion_server.jwt.exceptions import InvalidToken
 from azaion_server.jwt.models import is_revoked
@@ -24,6 +25,7 @@ def get_claims(context: ContextDep, session: SessionDep, credentials: BearerCred
     if credentials is None:
         raise InvalidToken()
     claims = context.tokens.decode(credentials.credentials)
+    prefetch(session, claims)  # one query for what this check and the next ones read
     if is_revoked(session, claims.jti):
         raise InvalidToken()
     return claims

@@ -15,6 +15,7 @@ from azaion_server.jwt.entities import RevokedToken
 from azaion_server.jwt.exceptions import InvalidToken
 from azaion_server.jwt.schemas import TokenClaims
 from azaion_server.jwt.settings import JwtSettings
+from azaion_server.prefetched import MISSING, recall
 
 ALGORITHM = "HS256"
 REQUIRED_CLAIMS = ("nameid", "unique_name", "role", "exp", "iat", "iss", "aud", "jti")
@@ -74,6 +75,9 @@ class TokenService:
 
 def is_revoked(session: Session, jti: str) -> bool:
     """True once `POST /logout` revoked the token with this `jti`."""
+    known = recall(session, "revoked", jti)  # read ahead by caller_state.prefetch
+    if known is not MISSING:
+        return bool(known)
     return session.get(RevokedToken, jti) is not None
 
 

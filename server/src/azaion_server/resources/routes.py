@@ -66,6 +66,8 @@ def get_resource(
         token_expires_at=float(claims.exp),
         address=request.client.host if request.client else None,
     )
+    if context.metrics is not None:
+        context.metrics.issued.labels(caller.kind).inc()
     return Response(sealed, media_type="application/octet-stream")
 
 
