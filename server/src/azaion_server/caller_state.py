@@ -12,7 +12,9 @@ request exactly as before.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from typing import Any
+
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from azaion_server.clients.entities import Client
@@ -27,26 +29,31 @@ LICENCE = "licence"
 CALLER = "caller"
 
 
+def _statement(
+    entity: type[User] | type[Client], licence: type[License] | type[ClientLicense]
+) -> Select[Any]:
+    # Built once: constructing a statement costs more than running this one on SQLite.
+    revoked = select(RevokedToken.jti).where(RevokedToken.jti == bindparam("jti")).exists().label("revoked")
+    owner = ClientLicense.client_id if licence is ClientLicense else License.user_id
+    return (
+        select(entity, licence, revoked)
+        .outerjoin(licence, owner == entity.id)
+        .where(entity.id == bindparam("subject_id"))
+    )
+
+
+_USER = _statement(User, License)
+_CLIENT = _statement(Client, ClientLicense)
+
+
 def prefetch(session: Session, claims: TokenClaims) -> None:
     """Read the token's revocation, its caller and the caller's licence in one query."""
-    revoked = select(RevokedToken.jti).where(RevokedToken.jti == claims.jti).exists().label("revoked")
     try:
         subject_id = claims.subject_id
     except ValueError:
         return  # the token check refuses it anyway
-    if claims.kind == "client":
-        statement = (
-            select(Client, ClientLicense, revoked)
-            .outerjoin(ClientLicense, ClientLicense.client_id == Client.id)
-            .where(Client.id == subject_id)
-        )
-    else:
-        statement = (
-            select(User, License, revoked)
-            .outerjoin(License, License.user_id == User.id)
-            .where(User.id == subject_id)
-        )
-    row = session.execute(statement).one_or_none()
+    statement = _CLIENT if claims.kind == "client" else _USER
+    row = session.execute(statement, {"jti": claims.jti, "subject_id": subject_id}).one_or_none()
     if row is None:
         return  # no such caller: the checks ask again and refuse the token
     remember(session, REVOKED, claims.jti, bool(row[2]))

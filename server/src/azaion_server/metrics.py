@@ -91,14 +91,21 @@ class Metrics:
         checked_out = self.pool.labels("checked_out")
         opened = self.pool.labels("open")
 
-        def update(*_args: Any) -> None:
-            out = pool.checkedout() if hasattr(pool, "checkedout") else 0
-            idle = pool.checkedin() if hasattr(pool, "checkedin") else 0
+        def update(returning: int = 0) -> None:
+            out = pool.checkedout() - returning if hasattr(pool, "checkedout") else 0
+            idle = pool.checkedin() + returning if hasattr(pool, "checkedin") else 0
             checked_out.set(out)
             opened.set(out + idle)
 
-        for name in ("connect", "checkout", "checkin", "close", "close_detached", "invalidate"):
-            event.listen(pool, name, update)
+        def changed(*_args: Any) -> None:
+            update()
+
+        def checked_in(*_args: Any) -> None:
+            update(returning=1)  # the event comes before the pool counts the connection back
+
+        for name in ("connect", "checkout", "close", "close_detached", "invalidate"):
+            event.listen(pool, name, changed)
+        event.listen(pool, "checkin", checked_in)
         update()
 
     def render(self) -> tuple[bytes, str]:

@@ -9,7 +9,7 @@ import datetime as dt
 import logging
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ColumnElement, and_, or_, select, true
+from sqlalchemy import ColumnElement, and_, bindparam, or_, select, true
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
@@ -121,9 +121,14 @@ def list_resources(
         raise BadRequest("name is not a valid regular expression") from e
 
 
+# Built once (the download path runs it on every request); values are bound per call.
+_BY_NAME = select(Resource).where(Resource.folder == bindparam("folder"), Resource.name == bindparam("name"))
+_BY_NAME_FOR_UPDATE = _BY_NAME.with_for_update()
+
+
 def _find(session: Session, folder: str, name: str, *, for_update: bool = False) -> Resource | None:
-    statement = select(Resource).where(Resource.folder == folder, Resource.name == name)
-    return session.scalar(statement.with_for_update() if for_update else statement)
+    statement = _BY_NAME_FOR_UPDATE if for_update else _BY_NAME
+    return session.scalar(statement, {"folder": folder, "name": name})
 
 
 def resource_info(
