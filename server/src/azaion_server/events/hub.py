@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from azaion_server.events.feed import EventFeed
 from azaion_server.events.models import CHANNEL
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,9 @@ class EventHub:
         self._waiters: dict[asyncio.Event, asyncio.AbstractEventLoop] = {}
         self._dsn: str | None = None
         self._listener: PgListener | None = None
+        # Wake-ups so far: the feed reads again when this moved (feed.py).
+        self.generation = 0
+        self.feed = EventFeed(self)
 
     def __repr__(self) -> str:
         return f"EventHub(subscribers={len(self._waiters)})"
@@ -64,6 +68,7 @@ class EventHub:
     def wake(self) -> None:
         """Tell every stream of this process to look for new events (from any thread)."""
         with self._lock:
+            self.generation += 1
             waiters = list(self._waiters.items())
         for waiter, loop in waiters:
             with contextlib.suppress(RuntimeError):  # its loop closed: the stream is gone

@@ -129,6 +129,10 @@ async def stream(context: AppContext, subscription: Subscription) -> AsyncIterat
     """
     ping = context.settings.events.sse_ping_seconds
     expires = float(subscription.claims.exp)
+
+    async def reader(last_id: int) -> list[Event]:
+        return await run_in_threadpool(_read, context, last_id)
+
     waiter = context.events.subscribe()
     viewer = subscription.viewer
     if context.metrics is not None:
@@ -136,9 +140,20 @@ async def stream(context: AppContext, subscription: Subscription) -> AsyncIterat
     try:
         yield ServerSentEvent(comment="connected")
         next_beat = time.monotonic() + ping
+        # Read the table until caught up; after a wake-up, ask the process's feed (feed.py).
+        woken = False
         while True:
             waiter.clear()  # before reading: a wake-up during the read is kept for the wait
             while True:
+                shared = (
+                    await context.events.feed.after(subscription.last_id, reader, BATCH) if woken else None
+                )
+                if shared is not None:
+                    for item in shared:
+                        subscription.last_id = item.id
+                        if viewer.sees(item.event):
+                            yield ServerSentEvent(id=str(item.id), event=item.event.type, data=item.data)
+                    break
                 rows = await run_in_threadpool(_read, context, subscription.last_id)
                 for row in rows:
                     subscription.last_id = row.id
@@ -151,9 +166,12 @@ async def stream(context: AppContext, subscription: Subscription) -> AsyncIterat
             if left <= 0:
                 return
             timeout = max(0.0, min(next_beat - time.monotonic(), left))
+            woken = False
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(waiter.wait(), timeout)
+                woken = True
             if time.monotonic() >= next_beat:
+                woken = False  # a heartbeat reads the table: other SQLite processes' events
                 refreshed = await run_in_threadpool(_refresh, context, subscription)
                 if refreshed is None:
                     return
