@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import threading
+import time
 from typing import Any
 
 from sqlalchemy import Engine
@@ -24,6 +25,8 @@ from azaion_server.events.feed import EventFeed
 from azaion_server.events.models import CHANNEL
 
 log = logging.getLogger(__name__)
+
+PRUNE_INTERVAL_SECONDS = 60.0
 
 
 class EventHub:
@@ -36,6 +39,7 @@ class EventHub:
         self._listener: PgListener | None = None
         # Wake-ups so far: the feed reads again when this moved (feed.py).
         self.generation = 0
+        self._next_prune = 0.0
         self.feed = EventFeed(self)
 
     def __repr__(self) -> str:
@@ -59,6 +63,23 @@ class EventHub:
         """Forget a waiter."""
         with self._lock:
             self._waiters.pop(waiter, None)
+
+    @property
+    def notified(self) -> bool:
+        """True while the PostgreSQL listener is connected: then every commit of every instance
+        wakes this process's streams, and a heartbeat need not read the table."""
+        listener = self._listener
+        return listener is not None and listener.listening.is_set()
+
+    def prune_due(self) -> bool:
+        """True at most once a minute: old events are deleted when a stream opens, and a fleet
+        that reconnects opens thousands at once."""
+        now = time.monotonic()
+        with self._lock:
+            if now < self._next_prune:
+                return False
+            self._next_prune = now + PRUNE_INTERVAL_SECONDS
+            return True
 
     @property
     def subscribers(self) -> int:

@@ -86,7 +86,8 @@ def subscribe(context: AppContext, token: str | None, last_id: int | None) -> Su
             raise InvalidToken()
         caller = load_caller(session, claims)
         viewer = _viewer(context, session, caller)
-        models.prune_events(session, settings.events_retention_seconds)
+        if context.events.prune_due():
+            models.prune_events(session, settings.events_retention_seconds)
         start = models.latest_id(session) if last_id is None else last_id
         lease = models.open_stream(
             session,
@@ -107,8 +108,9 @@ def _refresh(context: AppContext, subscription: Subscription) -> models.Viewer |
             caller = load_caller(session, subscription.claims)
         except InvalidToken:
             return None
+        viewer = _viewer(context, session, caller)  # before the commit, while the licence is read ahead
         models.renew_stream(session, subscription.lease_id, _lease_seconds(context))
-        return _viewer(context, session, caller)
+        return viewer
 
 
 def _read(context: AppContext, last_id: int) -> list[Event]:
@@ -170,7 +172,7 @@ async def stream(context: AppContext, subscription: Subscription) -> AsyncIterat
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(waiter.wait(), timeout)
                 woken = True
-            if time.monotonic() >= next_beat:
+            if time.monotonic() >= next_beat and not context.events.notified:
                 woken = False  # a heartbeat reads the table: other SQLite processes' events
                 refreshed = await run_in_threadpool(_refresh, context, subscription)
                 if refreshed is None:
