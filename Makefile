@@ -30,8 +30,9 @@ debug: venv
 run: compile
 	$(PY) build_tools/run_demo.py $(RUN_ARGS)
 
-# Every test: the whole tree against a throwaway PostgreSQL, then the server again on SQLite.
-test: compile
+# Every test: lint first (style and the server's import layers), then the whole tree against a
+# throwaway PostgreSQL, then the server again on SQLite.
+test: compile lint
 	build_tools/with_postgres.sh $(PY) -m pytest tests
 	env -u AZAION_TEST_DATABASE_URL $(PY) -m pytest tests/server -p no:cacheprovider
 
@@ -49,9 +50,11 @@ test-client: compile
 test-server: venv
 	build_tools/with_postgres.sh $(PY) -m pytest tests/server
 
+# ruff, then the server's layers (import-linter contracts in server/pyproject.toml).
 lint: venv
 	$(VENV)/bin/ruff check azaion server tests build_tools benchmarks
 	$(VENV)/bin/ruff format --check azaion server tests build_tools benchmarks
+	cd server && $(abspath $(VENV))/bin/lint-imports --no-cache
 
 format: venv
 	$(VENV)/bin/ruff format azaion server tests build_tools benchmarks

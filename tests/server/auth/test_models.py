@@ -1,14 +1,18 @@
-"""argon2id hashing, the verification cache and the throttle, below the routes."""
+"""argon2id hashing, the verification cache, the throttle and hardware binding, below the routes."""
 
 from __future__ import annotations
 
 import pytest
-from azaion_server.auth.exceptions import TooManyAttempts
-from azaion_server.auth.models import PasswordService, Throttle
+from azaion_server.auth.exceptions import HardwareMismatch, TooManyAttempts
+from azaion_server.auth.models import PasswordService, Throttle, bind_hardware
 from azaion_server.auth.settings import AuthSettings
 from azaion_server.db import make_sessionmaker
+from azaion_server.users import models as users
 from azaion_server.users.entities import User
+from azaion_server.vocabulary import Role
 from sqlalchemy.orm import Session
+
+from tests.server.helpers import HW1, HW2
 
 CHEAP = {"argon2_time_cost": 1, "argon2_memory_kib": 8, "argon2_parallelism": 1}
 
@@ -86,3 +90,23 @@ def test_throttle_counts_per_email_and_address(clean_db) -> None:
         throttle.clear(session, "a@b.c")
         session.commit()
         throttle.check(session, "a@b.c", "10.0.0.2")
+
+
+def test_binding_is_first_come(clean_db) -> None:
+    sessions = make_sessionmaker(clean_db)
+    with sessions() as session:
+        user = users.create_user(
+            session,
+            PasswordService(AuthSettings(**CHEAP)),
+            email="u@example.com",
+            password="password-1",
+            role=Role.OPERATOR,
+        )
+    # Two requests loaded the user unbound; the first binds, the second must lose.
+    with sessions() as first, sessions() as second:
+        mine = first.get(type(user), user.id)
+        theirs = second.get(type(user), user.id)
+        bind_hardware(first, mine, HW1)
+        with pytest.raises(HardwareMismatch):
+            bind_hardware(second, theirs, HW2)
+        bind_hardware(first, mine, HW1)  # the same machine again is fine

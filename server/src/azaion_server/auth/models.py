@@ -1,28 +1,50 @@
-"""Password hashing (argon2id), login throttling and the login itself."""
+"""Password hashing (argon2id), login throttling, finding the caller a token names, hardware binding.
+
+Users log in (`users`) and machine clients shake hands (`clients`) with what is here; both
+sit above this package and register how their rows are found (`CallerDirectory`).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
 import hmac
+import logging
 import math
 import secrets
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from typing import Protocol
 
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, inspect, select, update
 from sqlalchemy.orm import Session
 
 from azaion_server.auth.entities import LoginFailure
-from azaion_server.auth.exceptions import InvalidCredentials, TooManyAttempts
+from azaion_server.auth.exceptions import HardwareMismatch, TooManyAttempts
 from azaion_server.auth.settings import AuthSettings
 from azaion_server.db import utcnow
-from azaion_server.envelope import normalise_email
-from azaion_server.jwt.models import TokenService
-from azaion_server.users.entities import User
+from azaion_server.jwt.exceptions import InvalidToken
+from azaion_server.jwt.models import TokenService, check_token
+from azaion_server.jwt.schemas import TokenClaims
+from azaion_server.vocabulary import Caller
+
+log = logging.getLogger(__name__)
+
+
+class Account(Protocol):
+    """What a password check needs of a user row (`users.entities.User`)."""
+
+    @property
+    def id(self) -> int:
+        """The row id."""
+
+    @property
+    def password_hash(self) -> str:
+        """The stored argon2id hash."""
 
 
 class PasswordService:
@@ -79,11 +101,11 @@ class PasswordService:
         except InvalidHashError:
             return True
 
-    def _cache_key(self, user: User, password: str) -> bytes:
+    def _cache_key(self, user: Account, password: str) -> bytes:
         message = f"{user.id}\0{user.password_hash}\0".encode() + password.encode()
         return hmac.new(self._cache_key_secret, message, hashlib.sha256).digest()
 
-    def is_cached(self, user: User, password: str) -> bool:
+    def is_cached(self, user: Account, password: str) -> bool:
         """True when this user's password was verified within AZAION_PASSWORD_CACHE_SECONDS."""
         if len(password) > self.max_length:
             return False
@@ -92,7 +114,7 @@ class PasswordService:
             expires = self._cache.get(key)
             return expires is not None and expires > time.monotonic()
 
-    def verify_user(self, user: User, password: str) -> bool:
+    def verify_user(self, user: Account, password: str) -> bool:
         """`verify` for a user, remembering a success for AZAION_PASSWORD_CACHE_SECONDS."""
         if self.is_cached(user, password):
             return True
@@ -165,33 +187,69 @@ class Throttle:
         session.execute(delete(LoginFailure).where(LoginFailure.key == self._subject(kind, name)))
 
 
-def login(
-    session: Session,
-    *,
-    passwords: PasswordService,
-    throttle: Throttle,
-    tokens: TokenService,
-    email: str,
-    password: str,
-    address: str | None,
-) -> str:
-    """Check email and password and return a signed token; InvalidCredentials otherwise."""
-    email = normalise_email(email)
-    throttle.check(session, email, address)
-    user = session.scalar(select(User).where(User.email == email))
-    if len(password) > passwords.max_length:
-        # Refused before hashing; still counted, so it cannot be used to probe for free.
-        ok = False
-    elif user is None:
-        passwords.verify_dummy(password)
-        ok = False
-    else:
-        ok = passwords.verify(user.password_hash, password)
-    if not ok or user is None:
-        throttle.record_failure(session, email, address)
-        raise InvalidCredentials()
-    if passwords.needs_rehash(user.password_hash):
-        user.password_hash = passwords.hash(password)
-    throttle.clear(session, email)
+CallerLookup = Callable[[Session, int], Caller | None]
+
+
+class CallerDirectory:
+    """Finds the user or machine client verified token claims name.
+
+    `users` and `clients` register a lookup per kind (`AppContext` wires them), so that this
+    package needs neither of them.
+    """
+
+    def __init__(self, lookups: Mapping[str, CallerLookup]) -> None:
+        self._lookups = dict(lookups)
+
+    def __repr__(self) -> str:
+        return f"CallerDirectory(kinds={sorted(self._lookups)})"
+
+    def load(self, session: Session, claims: TokenClaims) -> Caller:
+        """The caller `claims` name; InvalidToken when it is gone or disabled.
+
+        The role is read from the database, not the token, so a role change or a deletion takes
+        effect at once rather than when the token expires. The name must match too: ids are never
+        reused, but a token must not outlive a rename either.
+        """
+        lookup = self._lookups.get(claims.kind)
+        caller = lookup(session, claims.subject_id) if lookup is not None else None
+        if caller is None or caller.identity != claims.unique_name:
+            raise InvalidToken()
+        return caller
+
+
+def authenticate(
+    session: Session, tokens: TokenService, callers: CallerDirectory, token: str | None
+) -> tuple[TokenClaims, Caller]:
+    """The verified claims of `token` and the caller they name: what `CurrentCaller` does for a
+    route (`jwt.models.check_token`, then `CallerDirectory.load`), for the event stream, which
+    checks its token when it opens and again at every heartbeat."""
+    claims = check_token(session, tokens, token)
+    return claims, callers.load(session, claims)
+
+
+def check_hardware(caller: Caller, hardware: str) -> None:
+    """HardwareMismatch when the caller is bound to another machine (an unbound one passes)."""
+    if caller.hardware_hash is not None and caller.hardware_hash != hardware:
+        raise HardwareMismatch()
+
+
+def bind_hardware(session: Session, caller: Caller, hardware: str) -> None:
+    """Bind an unbound user or machine client to `hardware`, or check it is the one it is bound to.
+
+    The conditional UPDATE makes the first binding atomic: of two machines racing to be first,
+    one wins and the other gets HardwareMismatch.
+    """
+    check_hardware(caller, hardware)
+    if caller.hardware_hash is not None:
+        return
+    table = inspect(caller).mapper.local_table
+    session.execute(
+        update(table)
+        .where(table.c.id == caller.id, table.c.hardware_hash.is_(None))
+        .values(hardware_hash=hardware)
+    )
     session.commit()
-    return tokens.issue(user_id=user.id, email=user.email, role=user.role)
+    session.refresh(caller)
+    check_hardware(caller, hardware)
+    if caller.hardware_hash == hardware:
+        log.info("%s %s bound to its hardware", caller.kind, caller.id)

@@ -33,11 +33,10 @@ from azaion_server.clients.keys import KEY_SIZE, KeyVault, SealedKeyError
 from azaion_server.clients.schemas import CLIENT_NAME_PATTERN, Challenge, ClientDetail
 from azaion_server.clients.settings import ClientSettings
 from azaion_server.db import utcnow
-from azaion_server.events.models import record_hardware_reset
 from azaion_server.jwt.models import TokenService
 from azaion_server.licenses.entities import ClientLicense
 from azaion_server.licenses.models import info
-from azaion_server.users.entities import Role
+from azaion_server.vocabulary import ChangeLog, Role
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +68,12 @@ def get_client(session: Session, name: str) -> Client:
     if client is None:
         raise ClientNotFound()
     return client
+
+
+def find_enabled_client(session: Session, client_id: int) -> Client | None:
+    """The enabled client with this id, if any (the `CallerDirectory` lookup of kind `client`)."""
+    client = session.get(Client, client_id)
+    return client if client is not None and client.enabled else None
 
 
 def list_clients(session: Session) -> list[ClientDetail]:
@@ -103,11 +108,11 @@ def set_enabled(session: Session, name: str, enabled: bool) -> Client:
     return client
 
 
-def reset_hardware(session: Session, name: str) -> None:
+def reset_hardware(session: Session, changes: ChangeLog, name: str) -> None:
     """Unbind a client from its machine; the next download binds the machine it comes from."""
     client = get_client(session, name)
     client.hardware_hash = None
-    record_hardware_reset(session, client)
+    changes.hardware_reset(session, client)
     session.commit()
     log.info("machine client %s unbound from its hardware", client.id)
 
