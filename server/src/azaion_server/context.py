@@ -7,13 +7,14 @@ the change log of `events`). Routes reach a service through `deps.provide(ItsCla
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from azaion_server.auth.models import CallerDirectory, PasswordService, Throttle
+from azaion_server.auth.models import CallerDirectory, PasswordCheck, PasswordService, Throttle
 from azaion_server.clients.keys import KeyVault
 from azaion_server.clients.models import Handshake, find_enabled_client
 from azaion_server.db import make_engine, make_sessionmaker
@@ -46,6 +47,7 @@ class AppContext:
     events: EventHub
     callers: CallerDirectory
     changes: EventLog
+    password_check: PasswordCheck
 
     @classmethod
     def build(cls, settings: Settings) -> AppContext:
@@ -77,12 +79,13 @@ class AppContext:
         key_vault = KeyVault(settings.clients.client_key_secret.get_secret_value())
         tokens = TokenService(settings.jwt)
         throttle = Throttle(settings.auth)
+        passwords = PasswordService(settings.auth)
         return cls(
             settings=settings,
             engine=engine,
             sessions=sessions,
             tokens=tokens,
-            passwords=PasswordService(settings.auth),
+            passwords=passwords,
             throttle=throttle,
             storage=storage,
             key_vault=key_vault,
@@ -92,13 +95,12 @@ class AppContext:
             events=hub,
             callers=CallerDirectory({"user": find_user, "client": find_enabled_client}),
             changes=EventLog(),
+            password_check=PasswordCheck(passwords, throttle),
         )
 
     def services(self) -> dict[type, Any]:
         """Every service and settings part by its class, for `deps.provide`."""
-        settings = self.settings
-        parts = (settings.jwt, settings.auth, settings.users, settings.resources)
-        parts += (settings.licenses, settings.clients, settings.events)
+        parts = (getattr(self.settings, field.name) for field in dataclasses.fields(self.settings))
         services: dict[type, Any] = {type(part): part for part in parts}
         services.update(
             {
@@ -106,6 +108,7 @@ class AppContext:
                 TokenService: self.tokens,
                 PasswordService: self.passwords,
                 Throttle: self.throttle,
+                PasswordCheck: self.password_check,
                 Storage: self.storage,
                 KeyVault: self.key_vault,
                 Handshake: self.handshake,

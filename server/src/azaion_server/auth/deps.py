@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from azaion_server.auth.models import CallerDirectory, PasswordService, Throttle
+from azaion_server.auth.models import CallerDirectory, PasswordCheck, PasswordService
 from azaion_server.deps import SessionDep, provide
 from azaion_server.errors import Forbidden
 from azaion_server.jwt.deps import ClaimsDep
@@ -15,7 +15,7 @@ from azaion_server.vocabulary import Caller, Role
 
 Callers = Annotated[CallerDirectory, Depends(provide(CallerDirectory))]
 Passwords = Annotated[PasswordService, Depends(provide(PasswordService))]
-Throttled = Annotated[Throttle, Depends(provide(Throttle))]
+PasswordChecks = Annotated[PasswordCheck, Depends(provide(PasswordCheck))]
 
 
 def get_current_caller(claims: ClaimsDep, session: SessionDep, callers: Callers) -> Caller:

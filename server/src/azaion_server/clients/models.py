@@ -26,7 +26,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from azaion_server.auth.models import Throttle
+from azaion_server.auth.models import Attempt, Throttle
 from azaion_server.clients.entities import AuthChallenge, Client
 from azaion_server.clients.exceptions import ClientNameTaken, ClientNotFound, HandshakeFailed
 from azaion_server.clients.keys import KEY_SIZE, KeyVault, SealedKeyError
@@ -150,7 +150,7 @@ class Handshake:
 
     def _fail(self, session: Session, name: str, address: str | None, why: str) -> HandshakeFailed:
         session.rollback()
-        self._throttle.record_failure(session, name, address, kind="client")
+        self._throttle.record_failure(session, Attempt("client", name, address))
         log.info("machine client handshake refused (%s)", why)
         return HandshakeFailed()
 
@@ -162,7 +162,7 @@ class Handshake:
 
     def challenge(self, session: Session, name: str, address: str | None) -> Challenge:
         """A fresh challenge for the client `name`; HandshakeFailed when there is no such client."""
-        self._throttle.check(session, name, address, kind="client")
+        self._throttle.check(session, Attempt("client", name, address))
         client = self._client(session, name)
         if client is None:
             raise self._fail(session, name, address, "unknown or disabled client")
@@ -204,7 +204,7 @@ class Handshake:
         address: str | None,
     ) -> tuple[str, int]:
         """A session token and its lifetime in seconds, or HandshakeFailed."""
-        self._throttle.check(session, name, address, kind="client")
+        self._throttle.check(session, Attempt("client", name, address))
         challenge = session.get(AuthChallenge, challenge_id)
         if challenge is None:
             raise self._fail(session, name, address, "unknown or used challenge")
@@ -230,7 +230,7 @@ class Handshake:
             raise self._fail(session, name, address, "stored key does not open") from None
         if not hmac.compare_digest(answer, expected_answer(key, challenge.text, challenge.iv)):
             raise self._fail(session, name, address, "wrong answer")
-        self._throttle.clear(session, name, kind="client")
+        self._throttle.clear(session, Attempt("client", name, address))
         session.commit()
         granted = min(duration, self._max_session)
         token = self._tokens.sign(

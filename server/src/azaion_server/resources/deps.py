@@ -18,6 +18,6 @@ Uploader = Annotated[Caller, Depends(require_roles(*UPLOADER_ROLES))]
 ResourceAdmin = Annotated[Caller, Depends(require_roles(*ADMIN_ROLES))]
 
 KeyCache = Annotated[EnvelopeKeyCache, Depends(provide(EnvelopeKeyCache))]
-Stored = Annotated[Storage, Depends(provide(Storage))]  # type: ignore[type-abstract]
+Stored = Annotated[Storage, Depends(provide(Storage))]
 Cdn = Annotated[CdnDocuments, Depends(provide(CdnDocuments))]
 ResourceLimits = Annotated[ResourceSettings, Depends(provide(ResourceSettings))]

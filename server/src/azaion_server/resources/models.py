@@ -14,8 +14,7 @@ from sqlalchemy import ColumnElement, and_, or_, select, true
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from azaion_server.auth.exceptions import InvalidCredentials
-from azaion_server.auth.models import PasswordService, Throttle, bind_hardware
+from azaion_server.auth.models import Attempt, PasswordCheck, bind_hardware
 from azaion_server.clients.entities import Client
 from azaion_server.clients.keys import KeyVault, SealedKeyError
 from azaion_server.db import utcnow
@@ -170,30 +169,12 @@ def resource_info(
     return resource
 
 
-def check_password(
-    passwords: PasswordService,
-    throttle: Throttle,
-    session: Session,
-    user: User,
-    password: str,
-    address: str | None,
-) -> None:
-    """InvalidCredentials unless `password` is the user's; failures count towards throttling."""
-    if passwords.is_cached(user, password):
-        return
-    throttle.check(session, user.email, address)
-    if not passwords.verify_user(user, password):
-        throttle.record_failure(session, user.email, address)
-        raise InvalidCredentials("wrong password")
-
-
 def envelope_keys(
     session: Session,
     caller: Caller,
     *,
     cache: EnvelopeKeyCache,
-    passwords: PasswordService,
-    throttle: Throttle,
+    check: PasswordCheck,
     vault: KeyVault,
     password: str | None,
     hardware: str,
@@ -202,7 +183,7 @@ def envelope_keys(
 ) -> EnvelopeKeys:
     """The caller's envelope keys on `hardware`, from the cache when a download made them already.
 
-    A user proves its password (argon2, throttled) on a miss; a machine client proved its key
+    A user proves its password (the one throttled check) on a miss; a machine client proved its key
     in the handshake, and the server opens its stored copy.
     """
     if isinstance(caller, User):
@@ -217,7 +198,7 @@ def envelope_keys(
         )
         keys = cache.get(slot)
         if keys is None:
-            check_password(passwords, throttle, session, caller, password, address)
+            check.check(session, Attempt("email", caller.email, address), caller, password)
             keys = user_keys(caller.email, password, hardware)
             cache.put(slot, keys, token_expires_at)
         return keys
@@ -242,8 +223,7 @@ def load_resource(
     caller: Caller,
     *,
     cache: EnvelopeKeyCache,
-    passwords: PasswordService,
-    throttle: Throttle,
+    check: PasswordCheck,
     vault: KeyVault,
     storage: Storage,
     cdn: CdnDocuments,
@@ -267,8 +247,7 @@ def load_resource(
         session,
         caller,
         cache=cache,
-        passwords=passwords,
-        throttle=throttle,
+        check=check,
         vault=vault,
         password=password,
         hardware=hardware,

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from azaion_server.auth.deps import CurrentCaller, Passwords, Throttled
+from azaion_server.auth.deps import CurrentCaller, PasswordChecks
 from azaion_server.clients.deps import Vault
 from azaion_server.deps import Changes, ClientAddress, SessionDep, Sessions
 from azaion_server.jwt.deps import ClaimsDep
@@ -55,8 +55,7 @@ def get_resource(
     claims: ClaimsDep,
     caller: CurrentCaller,
     cache: KeyCache,
-    passwords: Passwords,
-    throttle: Throttled,
+    check: PasswordChecks,
     vault: Vault,
     storage: Stored,
     cdn: Cdn,
@@ -68,8 +67,7 @@ def get_resource(
         session,
         caller,
         cache=cache,
-        passwords=passwords,
-        throttle=throttle,
+        check=check,
         vault=vault,
         storage=storage,
         cdn=cdn,

@@ -9,8 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from azaion_server.auth.exceptions import InvalidCredentials
-from azaion_server.auth.models import PasswordService, Throttle
+from azaion_server.auth.models import Attempt, PasswordCheck, PasswordService
 from azaion_server.jwt.models import TokenService
 from azaion_server.licenses.entities import License
 from azaion_server.licenses.models import info
@@ -39,8 +38,7 @@ def find_user(session: Session, user_id: int) -> User | None:
 def login(
     session: Session,
     *,
-    passwords: PasswordService,
-    throttle: Throttle,
+    check: PasswordCheck,
     tokens: TokenService,
     email: str,
     password: str,
@@ -48,22 +46,10 @@ def login(
 ) -> str:
     """Check email and password and return a signed token; InvalidCredentials otherwise."""
     email = normalise_email(email)
-    throttle.check(session, email, address)
-    user = session.scalar(select(User).where(User.email == email))
-    if len(password) > passwords.max_length:
-        # Refused before hashing; still counted, so it cannot be used to probe for free.
-        ok = False
-    elif user is None:
-        passwords.verify_dummy(password)
-        ok = False
-    else:
-        ok = passwords.verify(user.password_hash, password)
-    if not ok or user is None:
-        throttle.record_failure(session, email, address)
-        raise InvalidCredentials()
-    if passwords.needs_rehash(user.password_hash):
-        user.password_hash = passwords.hash(password)
-    throttle.clear(session, email)
+    found = session.scalar(select(User).where(User.email == email))
+    user = check.check(session, Attempt("email", email, address), found, password)
+    if check.passwords.needs_rehash(user.password_hash):
+        user.password_hash = check.passwords.hash(password)
     session.commit()
     return tokens.issue(user_id=user.id, email=user.email, role=user.role)
 

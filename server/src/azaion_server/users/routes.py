@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from azaion_server.auth.deps import ApiAdmin, Passwords, Throttled
+from azaion_server.auth.deps import ApiAdmin, PasswordChecks, Passwords
 from azaion_server.auth.routes import OpaqueErrorsRoute
 from azaion_server.auth.schemas import Success
 from azaion_server.deps import Changes, ClientAddress, SessionDep
@@ -34,16 +34,14 @@ auth_router = APIRouter(tags=["auth"])
 def login(
     body: LoginRequest,
     address: ClientAddress,
-    passwords: Passwords,
-    throttle: Throttled,
+    check: PasswordChecks,
     tokens: Tokens,
     session: SessionDep,
 ) -> TokenResponse:
     """Exchange email and password for a signed JWT."""
     token = models.login(
         session,
-        passwords=passwords,
-        throttle=throttle,
+        check=check,
         tokens=tokens,
         email=body.email,
         password=body.password,
