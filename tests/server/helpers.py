@@ -28,14 +28,16 @@ HW2 = hardware("machine two")
 
 
 @contextlib.contextmanager
-def serving(app: Any) -> Iterator[str]:
-    """Run `app` under uvicorn on a free loopback port; yields its URL, stops it after."""
+def serving(app: Any, **options: Any) -> Iterator[str]:
+    """Run `app` under uvicorn on a free loopback port (`options`: more of uvicorn's settings);
+    yields its URL, stops it after."""
     import uvicorn
 
     from tests.conftest import free_port
 
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **options)
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

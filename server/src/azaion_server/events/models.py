@@ -10,6 +10,7 @@ transaction sends a `NOTIFY`, which PostgreSQL delivers at commit to every insta
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import zlib
 from dataclasses import dataclass
@@ -72,19 +73,8 @@ def _record(session: Session, event: Event) -> Event:
 
 def record_resource_event(session: Session, change: ResourceChange) -> Event:
     """Record a change of a resource, with what deciding who may see it needs."""
-    return _record(
-        session,
-        Event(
-            type=change.type,
-            folder=change.folder,
-            owner=change.owner,
-            published=change.published,
-            alive=change.alive,
-            was_published=change.was_published,
-            was_alive=change.was_alive,
-            payload=change.payload,
-        ),
-    )
+    # The change's fields are the event's columns, one for one.
+    return _record(session, Event(**dataclasses.asdict(change)))
 
 
 def record_hardware_reset(session: Session, caller: Caller) -> Event:
