@@ -1,10 +1,15 @@
 """Debian's headless Chromium on a network where only loopback answers, driven by Playwright.
 
 Every host but 127.0.0.1 is unreachable twice over: the resolver maps every other name to
-NOTFOUND, and every request that is not to loopback goes to `RefusingProxy`, which writes down
+NOTFOUND, and every request that is not to loopback goes to a `RefusingProxy`, which writes down
 where it was going and hangs up (that also catches addresses written as numbers, and requests of
-workers, which the page's own events do not show). What the page asked for is read from the
-DevTools protocol's Network events, not inferred from the HTML.
+workers, which the page's own events do not show). Each visit has a browser context of its own
+with its own proxy, so that what Chromium asks for by itself (its updater, its Google sign-in,
+seen here despite the flags) goes to another proxy and is not taken for the page's. One service
+of Chromium's runs in the page's context: Autofill asks Google about the page's forms; it is not
+the page's request, and `CHROMIUM_OWN` leaves it out (Playwright's own --disable-features list
+cannot be extended, only replaced). What the page asked for is read from the DevTools protocol's
+Network events, not inferred from the HTML.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from tests.conftest import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
+CHROMIUM_OWN = ("CONNECT content-autofill.googleapis.com:443 ",)
 
 
 class RefusingProxy(socketserver.ThreadingTCPServer):
@@ -45,12 +51,13 @@ class _RecordAndClose(socketserver.StreamRequestHandler):
     def handle(self) -> None:
         assert isinstance(self.server, RefusingProxy)
         line = self.rfile.readline(4096).decode("latin-1").strip()
-        if line:
+        if line and not line.startswith(CHROMIUM_OWN):
             self.server.seen.append(line)  # e.g. "CONNECT cdn.jsdelivr.net:443 HTTP/1.1"
 
 
 def launch(playwright: Any, proxy: RefusingProxy) -> Browser:
-    """Chromium with the machine's flags for a closed network, the proxy and the resolver rules."""
+    """Chromium with the machine's flags for a closed network, the resolver rules, and `proxy`
+    for the browser's own requests."""
     assert CHROMIUM.exists(), f"{CHROMIUM} is missing: install Debian's chromium (make test does)"
     return playwright.chromium.launch(
         executable_path=str(CHROMIUM),
@@ -73,18 +80,19 @@ def launch(playwright: Any, proxy: RefusingProxy) -> Browser:
 
 @contextlib.contextmanager
 def browser() -> Iterator[tuple[Browser, RefusingProxy]]:
-    """A browser and its proxy, for as many visits as the caller makes."""
-    proxy = RefusingProxy()
+    """A browser and the proxy for its pages, for as many visits as the caller makes."""
+    own, pages = RefusingProxy(), RefusingProxy()
     try:
         with sync_playwright() as playwright:
-            chromium = launch(playwright, proxy)
+            chromium = launch(playwright, own)
             try:
-                yield chromium, proxy
+                yield chromium, pages
             finally:
                 chromium.close()
     finally:
-        proxy.shutdown()
-        proxy.server_close()
+        for proxy in (own, pages):
+            proxy.shutdown()
+            proxy.server_close()
 
 
 @dataclass
@@ -112,7 +120,11 @@ def visit(
 ) -> Visit:
     """Open `url`, wait up to `timeout` s for the selector `ready`, and record what happened."""
     proxy.seen.clear()
-    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    context = chromium.new_context(
+        viewport={"width": 1280, "height": 900},
+        # Naming 127.0.0.1 keeps Playwright from sending loopback through the proxy too.
+        proxy={"server": proxy.url, "bypass": "127.0.0.1"},
+    )
     try:
         page = context.new_page()
         cdp = context.new_cdp_session(page)

@@ -35,7 +35,18 @@ def test_each_tool_ships_with_its_licence_and_its_pinned_source() -> None:
 
 def test_the_server_wheel_carries_every_asset(tmp_path: Path) -> None:
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", tmp_path, SERVER],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            tmp_path,
+            SERVER,
+        ],
         check=True,
         capture_output=True,
         timeout=300,
