@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 from azaion_server.app import create_app
-from azaion_server.docs.routes import CONTENT_SECURITY_POLICY
+from azaion_server.docs.routes import CONTENT_SECURITY_POLICY, install
 from fastapi import FastAPI
 from playwright.sync_api import Browser
 
@@ -89,6 +89,22 @@ def test_the_browser_check_fails_on_fastapi_s_own_page(chromium) -> None:
     assert any(u.startswith("https://fastapi.tiangolo.com/") for u in elsewhere), seen.requests
     assert any(line.startswith("CONNECT cdn.jsdelivr.net:443") for line in seen.left_loopback)
     assert any("cdn.jsdelivr.net" in failure for failure in seen.failed)
+
+
+def test_the_pages_policy_keeps_the_browser_off_other_hosts(chromium) -> None:
+    """An image of another host in a description is blocked by the browser, not fetched."""
+    app = FastAPI(docs_url=None, redoc_url=None, description="![pixel](http://203.0.113.7/pixel.png)")
+    install(app)
+
+    @app.get("/ping")
+    def ping() -> str:
+        return "pong"
+
+    with serve(app) as url:
+        seen = visit(*chromium, f"{url}/docs", ready=SWAGGER_OPERATION, attribute="data-path")
+    assert seen.ready and seen.attributes == ["/ping"]
+    assert "http://203.0.113.7/pixel.png: csp" in seen.failed, seen.failed
+    assert seen.left_loopback == []
 
 
 # -- over HTTP, without a browser ----------------------------------------------------------------
