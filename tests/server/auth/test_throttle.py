@@ -6,6 +6,7 @@ An attacker at 127.0.0.2 floods wrong passwords for a known email while its owne
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -20,29 +21,34 @@ OWNER = "127.0.0.1"
 
 
 @pytest.fixture
-def live(make_settings, clean_db) -> Iterator[Callable[[str], httpx.Client]]:
-    """A live server; `live(address)` is a client whose connections come from `address`."""
+def make_live(make_settings, clean_db) -> Iterator[Callable[[float], Callable[[str], httpx.Client]]]:
+    """`make_live(first_delay)` starts a live server whose first wait is `first_delay` seconds;
+    what it returns makes clients whose connections come from a given address."""
     from azaion_server.app import create_app
 
-    settings = make_settings(login_max_attempts=3, login_max_attempts_per_address=6, login_delay_seconds=1)
-    clients: list[httpx.Client] = []
-    with serving(create_app(settings)) as url:
+    with contextlib.ExitStack() as stack:
 
-        def client(address: str) -> httpx.Client:
-            transport = httpx.HTTPTransport(local_address=address)
-            clients.append(httpx.Client(base_url=url, transport=transport, timeout=30))
-            return clients[-1]
+        def start(first_delay: float) -> Callable[[str], httpx.Client]:
+            settings = make_settings(
+                login_max_attempts=3, login_max_attempts_per_address=6, login_delay_seconds=first_delay
+            )
+            url = stack.enter_context(serving(create_app(settings)))
 
-        yield client
-        for each in clients:
-            each.close()
+            def client(address: str) -> httpx.Client:
+                transport = httpx.HTTPTransport(local_address=address)
+                return stack.enter_context(httpx.Client(base_url=url, transport=transport, timeout=30))
+
+            return client
+
+        yield start
 
 
 def _login(client: httpx.Client, password: str, email: str = ADMIN_EMAIL) -> Any:
     return client.post("/login", json={"email": email, "password": password})
 
 
-def test_a_flood_from_one_address_never_locks_the_owner_out(live) -> None:
+def test_a_flood_from_one_address_never_locks_the_owner_out(make_live) -> None:
+    live = make_live(60)  # long enough that the flood never sees its wait end
     attacker, owner = live(ATTACKER), live(OWNER)
     statuses = [_login(attacker, f"wrong-{i}").status_code for i in range(20)]
     assert statuses[:3] == [401] * 3 and set(statuses[3:]) == {429}
@@ -52,7 +58,8 @@ def test_a_flood_from_one_address_never_locks_the_owner_out(live) -> None:
         assert _login(attacker, "wrong again").status_code == 429
 
 
-def test_the_flooding_address_waits_longer_and_longer(live) -> None:
+def test_the_flooding_address_waits_longer_and_longer(make_live) -> None:
+    live = make_live(1)  # waits of 1, 2 and 4 s
     attacker, owner = live(ATTACKER), live(OWNER)
     for i in range(3):
         assert_error(_login(attacker, f"wrong-{i}"), 401, "INVALID_CREDENTIALS")
@@ -66,7 +73,8 @@ def test_the_flooding_address_waits_longer_and_longer(live) -> None:
     assert waits == sorted(waits) and waits[-1] > waits[0], waits
 
 
-def test_many_emails_from_one_address_make_that_address_wait(live) -> None:
+def test_many_emails_from_one_address_make_that_address_wait(make_live) -> None:
+    live = make_live(60)
     attacker, owner = live(ATTACKER), live(OWNER)
     for i in range(6):  # one wrong password each for six emails: the address's allowance
         assert_error(_login(attacker, "wrong", f"user{i}@example.com"), 401, "INVALID_CREDENTIALS")
