@@ -1,32 +1,42 @@
-"""Everything one running application holds: settings, database and services."""
+"""Everything one running application holds: settings, database and services.
+
+The one module (with `app.py` and `settings.py`) that knows every package: it builds each
+service once and wires the packages together (the caller lookups of `users` and `clients`,
+the change log of `events`). Routes reach a service through `deps.provide(ItsClass)`.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from azaion_server.auth.models import PasswordService, Throttle
+from azaion_server.auth.models import CallerDirectory, PasswordCheck, PasswordService, Throttle
+from azaion_server.caller_state import prefetch
 from azaion_server.clients.keys import KeyVault
-from azaion_server.clients.models import Handshake
+from azaion_server.clients.models import Handshake, find_enabled_client
 from azaion_server.db import make_engine, make_sessionmaker
 from azaion_server.events.hub import EventHub
-from azaion_server.events.models import PENDING
+from azaion_server.events.models import PENDING, EventLog
 from azaion_server.jwt.models import TokenService
 from azaion_server.metrics import Metrics
+from azaion_server.prefetched import READER
 from azaion_server.prefetched import forget as forget_prefetched
 from azaion_server.resources.cdn import CdnDocuments
 from azaion_server.resources.keycache import EnvelopeKeyCache
 from azaion_server.resources.smallparts import CachedStorage
 from azaion_server.resources.storage import DatabaseStorage, FileStorage, Storage
 from azaion_server.settings import Settings
+from azaion_server.users.models import find_user
+from azaion_server.vocabulary import ChangeLog
 
 
 @dataclass
 class AppContext:
-    """Built once per application by `app.py`; routes reach it through `ContextDep`."""
+    """Built once per application by `app.py`; routes reach its services through `deps.provide`."""
 
     settings: Settings
     engine: Engine
@@ -40,6 +50,9 @@ class AppContext:
     envelope_keys: EnvelopeKeyCache
     cdn: CdnDocuments
     events: EventHub
+    callers: CallerDirectory
+    changes: EventLog
+    password_check: PasswordCheck
     # Prometheus metrics (metrics.py), when AZAION_METRICS is on.
     metrics: Metrics | None = None
 
@@ -58,6 +71,8 @@ class AppContext:
             storage = DatabaseStorage()
         storage = CachedStorage(storage, settings.resources.small_part_cache_bytes)
         sessions = make_sessionmaker(engine)
+        # The token check reads revocation, caller and licence in one query (caller_state.py).
+        sessions.configure(info={READER: prefetch})
         hub = EventHub()
 
         def wake_streams(session: Session) -> None:
@@ -78,6 +93,7 @@ class AppContext:
         key_vault = KeyVault(settings.clients.client_key_secret.get_secret_value())
         tokens = TokenService(settings.jwt)
         throttle = Throttle(settings.auth)
+        passwords = PasswordService(settings.auth)
         metrics = None
         if settings.server.metrics:
             metrics = Metrics()
@@ -87,7 +103,7 @@ class AppContext:
             engine=engine,
             sessions=sessions,
             tokens=tokens,
-            passwords=PasswordService(settings.auth),
+            passwords=passwords,
             throttle=throttle,
             storage=storage,
             key_vault=key_vault,
@@ -95,5 +111,33 @@ class AppContext:
             envelope_keys=EnvelopeKeyCache(settings.auth.password_cache_seconds),
             cdn=CdnDocuments(settings.resources),
             events=hub,
+            callers=CallerDirectory({"user": find_user, "client": find_enabled_client}),
+            changes=EventLog(),
+            password_check=PasswordCheck(passwords, throttle),
             metrics=metrics,
         )
+
+    def services(self) -> dict[type, Any]:
+        """Every service and settings part by its class, for `deps.provide`."""
+        parts = (getattr(self.settings, field.name) for field in dataclasses.fields(self.settings))
+        services: dict[type, Any] = {type(part): part for part in parts}
+        services.update(
+            {
+                sessionmaker: self.sessions,
+                TokenService: self.tokens,
+                PasswordService: self.passwords,
+                Throttle: self.throttle,
+                PasswordCheck: self.password_check,
+                Storage: self.storage,
+                KeyVault: self.key_vault,
+                Handshake: self.handshake,
+                EnvelopeKeyCache: self.envelope_keys,
+                CdnDocuments: self.cdn,
+                EventHub: self.events,
+                CallerDirectory: self.callers,
+                ChangeLog: self.changes,
+            }
+        )
+        if self.metrics is not None:
+            services[Metrics] = self.metrics
+        return services

@@ -25,8 +25,9 @@ from __future__ import annotations
 
 import os
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
+from fastapi import Depends, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 if TYPE_CHECKING:
@@ -155,6 +156,14 @@ class MetricsMiddleware:
             method = scope["method"]
             self.metrics.requests.labels(method, template, str(status)).inc()
             self.metrics.latency.labels(method, template).observe(time.perf_counter() - started)
+
+
+async def optional_metrics(request: Request) -> Metrics | None:
+    """The application's metrics, or None when they are off (a dependency)."""
+    return request.app.state.services.get(Metrics)  # type: ignore[no-any-return]
+
+
+OptionalMetrics = Annotated["Metrics | None", Depends(optional_metrics)]
 
 
 def install(app: FastAPI, metrics: Metrics) -> None:

@@ -15,7 +15,20 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 _KEY = "azaion_prefetched"
+# In `session.info` (the sessionmaker puts it there): the function that reads ahead.
+READER = "azaion_read_ahead"
 MISSING = object()
+
+
+def read_ahead(session: Session, claims: Any) -> None:
+    """Run the session's reader for verified token claims (`caller_state.prefetch`), if it has one.
+
+    The token check calls this; the reader lives above every package (it knows users, clients
+    and licences), so it is handed over through the session rather than imported.
+    """
+    reader = session.info.get(READER)
+    if reader is not None:
+        reader(session, claims)
 
 
 def remember(session: Session, kind: str, key: Hashable, value: Any) -> None:

@@ -15,7 +15,7 @@ from azaion_server.jwt.entities import RevokedToken
 from azaion_server.jwt.exceptions import InvalidToken
 from azaion_server.jwt.schemas import TokenClaims
 from azaion_server.jwt.settings import JwtSettings
-from azaion_server.prefetched import MISSING, recall
+from azaion_server.prefetched import MISSING, read_ahead, recall
 
 ALGORITHM = "HS256"
 REQUIRED_CLAIMS = ("nameid", "unique_name", "role", "exp", "iat", "iss", "aud", "jti")
@@ -71,6 +71,20 @@ class TokenService:
         except (pyjwt.PyJWTError, ValidationError, ValueError) as e:
             raise InvalidToken() from e
         return claims
+
+
+def check_token(session: Session, tokens: TokenService, token: str | None) -> TokenClaims:
+    """The token check of every route and of the event stream: present, valid, not revoked.
+
+    InvalidToken otherwise, without saying what was wrong.
+    """
+    if token is None:
+        raise InvalidToken()
+    claims = tokens.decode(token)
+    read_ahead(session, claims)  # one query for what this check and the caller's checks read
+    if is_revoked(session, claims.jti):
+        raise InvalidToken()
+    return claims
 
 
 def is_revoked(session: Session, jti: str) -> bool:
