@@ -41,6 +41,9 @@ GENERATED = Path("build") / "azaion-generated"
 # key, so that tests and vectors can be made by anyone. Never the key of a deployment.
 TEST_WRAPPING_KEY = "5f1c3a7be08d4e2f96a1c0b7d35e8f42a9b6c1d0e7f3a5b8c2d4e6f8091a3b5c"
 KEY_ID_LABEL = b"azaion wrapping key id v1"
+# SHA-256 of keys that are public and never a deployment's: the one compiled into the source
+# before key ids (in this repository's history).
+PUBLISHED_KEY_DIGESTS = {"ddcecf1742a8a8641a08d1e9c8eb7d28a97aa183b890428321357eb140766854"}
 
 
 class BuildError(SystemExit):
@@ -65,6 +68,10 @@ def read_key_file(variable: str):
     key = bytes.fromhex(text)
     if key == bytes.fromhex(TEST_WRAPPING_KEY):
         raise BuildError(f"{variable}={name}: this is the published test key, not a deployment key")
+    if hashlib.sha256(key).hexdigest() in PUBLISHED_KEY_DIGESTS:
+        raise BuildError(
+            f"{variable}={name}: this key is published (in the repository's history); make a new one"
+        )
     return key
 
 
@@ -221,6 +228,17 @@ def without_function_declarations(text: str) -> str:
     return "\n".join(lines)
 
 
+TOP_LEVEL = re.compile(
+    r"^(?:cdef\s+class\s+|class\s+|c?p?def\s+(?:inline\s+)?(?:[\w.\[\]]+\s+)*?)?([A-Za-z_]\w*)\s*[(=:]",
+    re.MULTILINE,
+)
+
+
+def top_level_names(source: str) -> set:
+    """Names a .pyx defines at module level: in the one extension they share a namespace."""
+    return {n for n in TOP_LEVEL.findall(source) if n not in ("if", "try", "with", "for", "while", "else")}
+
+
 def generate_protected(out: Path, constants: list) -> Path:
     """Write build/azaion-generated/azaion/_protected.{pyx,pxd} and the copies they include."""
     package = out / "azaion"
@@ -248,8 +266,16 @@ def generate_protected(out: Path, constants: list) -> Path:
         "import sys as _azaion_sys\nfrom types import ModuleType as _AzaionModule\n",
         '_azaion_package = _azaion_sys.modules["azaion"]\n',
     ]
+    owners = {}
     for module in PROTECTED:
         source = (ROOT / "azaion" / f"{module}.pyx").read_text(encoding="utf-8")
+        for name in top_level_names(source):
+            if owners.setdefault(name, module) != module:
+                raise BuildError(
+                    f"azaion/{module}.pyx and azaion/{owners[name]}.pyx both define {name!r} at module "
+                    "level: "
+                    "the protected modules share one namespace (setup.py); rename one"
+                )
         declarations = (ROOT / "azaion" / f"{module}.pxd").read_text(encoding="utf-8")
 
         def unmask(match):
@@ -284,9 +310,12 @@ def secrets_in(header: Path):
     """The secrets an existing azaion_secrets.h recombines to, or None: the shares are kept while
     the keys and constants stay, so that make compile does not rebuild the module every time."""
     try:
-        text = header.read_text(encoding="utf-8")
+        return secrets_in_text(header.read_text(encoding="utf-8"))
     except OSError:
         return None
+
+
+def secrets_in_text(text: str):
     arrays = {}
     for name, body in re.findall(r"(azaion_\w+)\[\d+\] = \{([^}]*)\}", text):
         arrays[name] = [int(v) for v in body.split(",")]
@@ -294,7 +323,9 @@ def secrets_in(header: Path):
         pool, ia, ib, ic = (arrays[k] for k in ("azaion_pool", "azaion_ia", "azaion_ib", "azaion_ic"))
         found = []
         for offset, length in zip(arrays["azaion_offsets"], arrays["azaion_lengths"]):
-            found.append(bytes(pool[ia[j]] ^ pool[ib[j]] ^ pool[ic[j]] for j in range(offset, offset + length)))
+            found.append(
+                bytes(pool[ia[j]] ^ pool[ib[j]] ^ pool[ic[j]] for j in range(offset, offset + length))
+            )
         return found
     except (KeyError, IndexError):
         return None
@@ -336,8 +367,13 @@ class BuildExt(build_ext):
         self.azaion_stripped = stripped
 
         # auto_pickle off: no generated __pyx_unpickle_* entry points into protected classes.
-        directives = {"language_level": 3, "boundscheck": False, "wraparound": False, "cdivision": True,
-                      "auto_pickle": False}
+        directives = {
+            "language_level": 3,
+            "boundscheck": False,
+            "wraparound": False,
+            "cdivision": True,
+            "auto_pickle": False,
+        }
         macros = []
         if self.cython_linetrace:
             directives["linetrace"] = True
@@ -347,8 +383,15 @@ class BuildExt(build_ext):
         compiled = []
         Options.docstrings = False
         compiled += cythonize(
-            [Extension("azaion._protected", [str(main.relative_to(ROOT))], define_macros=macros,
-                       include_dirs=include_dirs, depends=[str(header)])],
+            [
+                Extension(
+                    "azaion._protected",
+                    [str(main.relative_to(ROOT))],
+                    define_macros=macros,
+                    include_dirs=include_dirs,
+                    depends=[str(header)],
+                )
+            ],
             compiler_directives={**directives, "embedsignature": False},
             include_path=[str(generated), str(ROOT)],
             annotate=self.cython_annotate,
@@ -357,9 +400,16 @@ class BuildExt(build_ext):
         )
         Options.docstrings = True
         compiled += cythonize(
-            [Extension(f"azaion.{name}", [f"azaion/{name}.pyx"], define_macros=macros, include_dirs=include_dirs,
-                       depends=[str(generated / "azaion_build_info.h")])
-             for name in PUBLIC],
+            [
+                Extension(
+                    f"azaion.{name}",
+                    [f"azaion/{name}.pyx"],
+                    define_macros=macros,
+                    include_dirs=include_dirs,
+                    depends=[str(generated / "azaion_build_info.h")],
+                )
+                for name in PUBLIC
+            ],
             compiler_directives={**directives, "embedsignature": True},
             annotate=self.cython_annotate,
             force=self.cython_always,

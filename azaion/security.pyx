@@ -1,7 +1,7 @@
 # cython: language_level=3
 # The protected core: key derivation, the user+hardware envelope and the segmented resource
 # format of docs/formats.md. Everything here is cdef; nothing is reachable from Python.
-# Built only into azaion._protected (setup.py): masked(b"...") literals and the wrapping keys
+# Built only into azaion._protected (setup.py): the literals given to masked() and the wrapping keys
 # come from the generated azaion_secrets.h as shares, recombined into stack buffers that are
 # wiped after use. Keys live in C arrays of their objects, never in Python objects that
 # gc.get_referents could reach; cryptography's ciphers are made per use over memoryviews of
@@ -87,7 +87,7 @@ cdef object integrity_error():
 
 
 cdef bytes unmask(int which):
-    # One of the masked(b"...") constants, recombined from its shares.
+    # One of the constants given to masked(), recombined from its shares.
     cdef bytes out = PyBytes_FromStringAndSize(NULL, azaion_constant_len(which))
     azaion_constant_into(which, <unsigned char*> PyBytes_AS_STRING(out))
     return out

@@ -43,6 +43,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE = ROOT / "tests" / "packaging" / "smoke.py"
 
+
 def extension_lists(root: Path = ROOT) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """setup.py's PROTECTED and PUBLIC module lists (read, not imported: setup.py builds)."""
     import ast
@@ -86,7 +87,9 @@ SIGNATURE = re.compile(
 )
 MASKED = re.compile(rb'masked\(b"((?:[^"\\]|\\.)*)"\)')
 # Where a build machine's paths would show: home and temporary directories, CI workspaces.
-BUILD_PATHS = re.compile(rb"(?:/home/|/root/|/tmp/|/var/tmp/|/Users/|/work/|/project/|[A-Z]:\\Users\\)[\w.-]+/")
+BUILD_PATHS = re.compile(
+    rb"(?:/home/|/root/|/tmp/|/var/tmp/|/Users/|/work/|/project/|[A-Z]:\\Users\\)[\w.-]+/"
+)
 MANGLED = re.compile(rb"__pyx_(?:f|pf|pw|pyx|obj|vtab|tp|mdef)_\d*azaion")
 ZLIB_HEADERS = re.compile(rb"\x78[\x01\x5e\x9c\xda]")
 
@@ -295,7 +298,9 @@ def check_binary(
         break
     for source in protected_sources(sources, module):
         for literal in MASKED.findall(source.read_bytes()):
-            failures.check(literal not in text, f"{where} the masked constant {literal[:20]!r} of {source.name}")
+            failures.check(
+                literal not in text, f"{where} the masked constant {literal[:20]!r} of {source.name}"
+            )
         for line in docstrings_of(source):
             failures.check(line.encode() not in text, f"{where} docstring of {source.name}: {line[:60]!r}")
         for prefix in signature_prefixes_of(source):
@@ -375,7 +380,11 @@ def check_contents(path: Path, sources: Path | None, failures: Failures, verbose
                 check_keys(built[0], readable_text(data), hunted_keys(), failures)
                 check_elf(f"{built[0]}:", module, data, failures)
         for module in PROTECTED:
-            alone = [n for n in names if re.fullmatch(rf"azaion/{module}\.[^/]*", n) and n.endswith(EXTENSION_SUFFIXES)]
+            alone = [
+                n
+                for n in names
+                if re.fullmatch(rf"azaion/{module}\.[^/]*", n) and n.endswith(EXTENSION_SUFFIXES)
+            ]
             failures.check(not alone, f"protected module built as an extension of its own: {alone}")
 
 

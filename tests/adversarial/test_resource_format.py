@@ -11,7 +11,6 @@ import hashlib
 import hmac
 import logging
 import os
-import struct
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -167,7 +166,9 @@ def header_with(
     resource_key = reference.aes_key_unwrap(SHARED_KEY, original[49:89])
     _, commit_key = reference.keys(resource_key, original[10:42], FOLDER, "victim.bin")
     key_id = original[6] if key_id is None else key_id
-    head = original[:4] + bytes([version, algorithm, key_id]) + segment_size.to_bytes(3, "big") + original[10:89]
+    head = (
+        original[:4] + bytes([version, algorithm, key_id]) + segment_size.to_bytes(3, "big") + original[10:89]
+    )
     return head + hmac.new(commit_key, head, hashlib.sha256).digest()
 
 

@@ -15,7 +15,6 @@ import sys
 
 import pytest
 
-
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the release wheel is built on Linux"),
@@ -54,7 +53,8 @@ for path in glob.glob(os.path.join(here, "*.so")):
         candidates |= set(re.findall(rb"[0-9a-fA-F]{64}", out))
         # every 32-byte window of the string table, as raw bytes
         candidates |= {out[i:i + 32] for i in range(0, max(0, len(out) - 31))}
-print(json.dumps({"candidates": len(candidates), "found": [c.hex() for c in candidates if c == KEY or c == KEY.hex().encode()]}))
+found = [c.hex() for c in candidates if c in (KEY, KEY.hex().encode())]
+print(json.dumps({"candidates": len(candidates), "found": found}))
 """
 
 
@@ -131,7 +131,9 @@ def test_no_symbol_table_debug_information_or_runpath(release):
         assert "RPATH" not in dynamic and "RUNPATH" not in dynamic, module.name
         symbols = subprocess.run(["nm", module], capture_output=True, text=True)
         assert "no symbols" in symbols.stderr, module.name
-        exported = subprocess.run(["nm", "-D", "--defined-only", module], capture_output=True, text=True).stdout
+        exported = subprocess.run(
+            ["nm", "-D", "--defined-only", module], capture_output=True, text=True
+        ).stdout
         names = {line.split()[-1] for line in exported.splitlines() if line.strip()}
         assert names <= {f"PyInit_{module.name.split('.')[0]}", "_init", "_fini"}, (module.name, names)
         data = module.read_bytes()

@@ -22,7 +22,14 @@ from tests.reference import envelope as envelope_reference
 from tests.reference import resource as reference
 
 # Walk data, not code: modules, classes and functions lead to the whole interpreter.
-OPAQUE = (types.ModuleType, type, types.FunctionType, types.BuiltinFunctionType, types.CodeType, types.FrameType)
+OPAQUE = (
+    types.ModuleType,
+    type,
+    types.FunctionType,
+    types.BuiltinFunctionType,
+    types.CodeType,
+    types.FrameType,
+)
 
 
 def reachable(roots, limit: int = 300_000) -> list:
@@ -109,7 +116,9 @@ def test_nothing_reachable_from_a_client_mid_load_is_a_secret(client, serve):
 
 
 def vars_of(client) -> list:
-    return [getattr(client, n) for n in ("credentials", "user", "token", "cdn_manager", "api_url", "cache_dir")]
+    return [
+        getattr(client, n) for n in ("credentials", "user", "token", "cdn_manager", "api_url", "cache_dir")
+    ]
 
 
 def test_nothing_reachable_after_an_upload_is_a_secret(client, api):

@@ -153,7 +153,14 @@ def test_a_malformed_key_file_is_refused(tmp_path, content):
 
 def test_make_wheel_refuses_to_start_without_a_key(tmp_path):
     out = subprocess.run(
-        [sys.executable, ROOT / "build_tools" / "build_wheels.py", "--python", sys.executable, "--outdir", tmp_path],
+        [
+            sys.executable,
+            ROOT / "build_tools" / "build_wheels.py",
+            "--python",
+            sys.executable,
+            "--outdir",
+            tmp_path,
+        ],
         cwd=ROOT,
         env=build_env(),
         capture_output=True,
@@ -170,5 +177,7 @@ def test_cibuildwheel_builds_releases_and_passes_the_key_file():
     assert re.search(r'^environment = \{[^}]*AZAION_RELEASE = "1"', section, re.MULTILINE)
     assert re.search(r'^environment-pass = \[[^\]]*"AZAION_WRAPPING_KEY_FILE"', section, re.MULTILINE)
     # A platform's environment replaces the global one: each that sets one sets AZAION_RELEASE too.
-    for platform_env in re.findall(r"^\[tool\.cibuildwheel\.\w+\][^\[]*?^environment = (\{.*\})", text, re.M | re.S):
+    for platform_env in re.findall(
+        r"^\[tool\.cibuildwheel\.\w+\][^\[]*?^environment = (\{.*\})", text, re.M | re.S
+    ):
         assert "AZAION_RELEASE" in platform_env
