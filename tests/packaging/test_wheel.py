@@ -16,6 +16,7 @@ import pytest
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # waits for the session's release wheel
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="manylinux wheels are built on Linux")
 def test_wheel_for_this_interpreter_passes_its_checks(release_build):
     print(release_build.output)

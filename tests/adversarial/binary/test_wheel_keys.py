@@ -21,6 +21,8 @@ from tests.reference import resource as reference
 ROOT = Path(__file__).resolve().parents[3]
 pytestmark = [
     pytest.mark.slow,
+    # The first test of the session waits for the one release wheel (minutes on a busy machine).
+    pytest.mark.timeout(1800),
     pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the release wheel is built on Linux"),
 ]
 
