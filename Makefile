@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: venv compile debug run test test-client test-server wheel bench lint format clean
+.PHONY: venv compile debug run chromium test test-client test-server wheel bench lint format clean
 
 $(STAMP): requirements-dev.txt server/pyproject.toml pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,8 +30,13 @@ debug: venv
 run: compile
 	$(PY) build_tools/run_demo.py $(RUN_ARGS)
 
+# Debian's Chromium for the browser tests of /docs and /redoc (tests/server/docs), when missing.
+chromium:
+	@test -x /usr/bin/chromium || { echo "installing Debian's chromium"; \
+	  export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+
 # Every test: the whole tree against a throwaway PostgreSQL, then the server again on SQLite.
-test: compile
+test: compile chromium
 	build_tools/with_postgres.sh $(PY) -m pytest tests
 	env -u AZAION_TEST_DATABASE_URL $(PY) -m pytest tests/server -p no:cacheprovider
 
@@ -46,7 +51,7 @@ bench: compile
 test-client: compile
 	$(PY) -m pytest tests/client
 
-test-server: venv
+test-server: venv chromium
 	build_tools/with_postgres.sh $(PY) -m pytest tests/server
 
 lint: venv

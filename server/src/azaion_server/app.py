@@ -23,6 +23,7 @@ from azaion_server.clients.routes import auth_router as handshake_router
 from azaion_server.clients.routes import router as clients_router
 from azaion_server.context import AppContext
 from azaion_server.db import migrate
+from azaion_server.docs.routes import install as install_docs
 from azaion_server.errors import ApiError, Internal, TooLarge
 from azaion_server.events.routes import router as events_router
 from azaion_server.jwt.routes import router as jwt_router
@@ -245,6 +246,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Users, machine clients, JWT, hardware binding, licences, encrypted resources "
         "and their change events.",
         lifespan=lifespan,
+        docs_url=None,  # docs.routes serves /docs and /redoc without the internet
+        redoc_url=None,
     )
     app.state.context = context
     app.openapi = lambda: openapi_schema(app)  # type: ignore[method-assign]
@@ -262,6 +265,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     for router in routers:
         app.include_router(router)
+    install_docs(app)
 
     @app.get("/health", response_model=Health, tags=["health"])
     def health() -> Health:
