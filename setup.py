@@ -426,6 +426,10 @@ class BuildExt(build_ext):
                 command = getattr(compiler, attr, None)
                 if command:
                     setattr(compiler, attr, [a for a in command if not re.match(r"-Wl,-(rpath|R)", a)])
+            # Nothing exported but PyInit_* (PyMODINIT_FUNC keeps its default visibility): not
+            # Cython's __pyx_module_is_main_* flag either.
+            for ext in self.extensions:
+                ext.extra_compile_args = list(ext.extra_compile_args or []) + ["-fvisibility=hidden"]
             if self.azaion_stripped:
                 prefix_maps = [f"-ffile-prefix-map={ROOT}=.", f"-ffile-prefix-map={Path.cwd()}=."]
                 compile_args = ["-g0", *prefix_maps]

@@ -15,7 +15,8 @@ For each wheel:
 * every binary: no wrapping key (the published test key, and the deployment key of
   ``AZAION_WRAPPING_KEY_FILE`` when set) as raw bytes, hex or XOR-ed with any single byte, raw
   or in a zlib stream; no path of the build machine; for ELF files no symbol table or debug
-  sections, no exported symbol but ``PyInit_<module>`` and no RPATH/RUNPATH;
+  sections, no exported symbol but ``PyInit_<module>`` (not even Cython's ``__pyx_module_is_main_*``) and
+  no RPATH/RUNPATH;
 * install: a fresh venv with the wheel and its declared dependencies only, ``pip check``, the
   ``azaion`` command, and tests/packaging/smoke.py (import, docstrings, hidden internals, a
   client against a closed port).
@@ -266,7 +267,7 @@ def check_elf(where: str, module: str, data: bytes, failures: Failures) -> None:
         extra = [
             s
             for s in elf["exported"]
-            if s not in (f"PyInit_{module}", "_init", "_fini") and not s.startswith("__pyx_module_is_main_")
+            if s not in (f"PyInit_{module}", "_init", "_fini")
         ]
         failures.check(not extra, f"{where} exports {extra[:5]} besides PyInit_{module}")
         absolute = [
