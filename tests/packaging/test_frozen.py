@@ -176,7 +176,7 @@ def test_frozen_loader_loads_a_resource(published, tmp_path):
     )
     assert loaded.returncode == 0, loaded.stdout + loaded.stderr
     lines = dict(line.split(" ", 1) for line in loaded.stdout.splitlines())
-    assert lines["frozen"].startswith("True api_client.")
+    assert lines["frozen"].startswith("True _protected.")  # azaion.api_client lives in _protected
     assert lines["sha256"] == f"{hashlib.sha256(data).hexdigest()} {len(data)}"
     # The big part came from the emulator into the frozen loader's own cache.
     cached = [p for p in (tmp_path / "loader-cache").rglob("*") if p.is_file() and ".locks" not in p.parts]
