@@ -264,11 +264,7 @@ def check_elf(where: str, module: str, data: bytes, failures: Failures) -> None:
     if elf is not None:
         symtab = [s for s in elf["sections"] if s == ".symtab" or s.startswith((".debug", ".zdebug"))]
         failures.check(not symtab, f"{where} not stripped: sections {symtab}")
-        extra = [
-            s
-            for s in elf["exported"]
-            if s not in (f"PyInit_{module}", "_init", "_fini")
-        ]
+        extra = [s for s in elf["exported"] if s not in (f"PyInit_{module}", "_init", "_fini")]
         failures.check(not extra, f"{where} exports {extra[:5]} besides PyInit_{module}")
         absolute = [
             p for p in elf["rpaths"] for part in p.split(":") if part and not part.startswith("$ORIGIN")
