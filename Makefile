@@ -35,8 +35,9 @@ chromium:
 	@test -x /usr/bin/chromium || { echo "installing Debian's chromium"; \
 	  export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 
-# Every test: the whole tree against a throwaway PostgreSQL, then the server again on SQLite.
-test: compile chromium
+# Every test: lint first (style and the server's import layers), then the whole tree against a
+# throwaway PostgreSQL, then the server again on SQLite.
+test: compile chromium lint
 	build_tools/with_postgres.sh $(PY) -m pytest tests
 	env -u AZAION_TEST_DATABASE_URL $(PY) -m pytest tests/server -p no:cacheprovider
 
@@ -54,9 +55,11 @@ test-client: compile
 test-server: venv chromium
 	build_tools/with_postgres.sh $(PY) -m pytest tests/server
 
+# ruff, then the server's layers (import-linter contracts in server/pyproject.toml).
 lint: venv
 	$(VENV)/bin/ruff check azaion server tests build_tools benchmarks
 	$(VENV)/bin/ruff format --check azaion server tests build_tools benchmarks
+	cd server && $(abspath $(VENV))/bin/lint-imports --no-cache
 
 format: venv
 	$(VENV)/bin/ruff format azaion server tests build_tools benchmarks

@@ -18,7 +18,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from azaion_server import __version__
-from azaion_server.auth.routes import router as auth_router
 from azaion_server.clients.routes import auth_router as handshake_router
 from azaion_server.clients.routes import router as clients_router
 from azaion_server.context import AppContext
@@ -32,6 +31,7 @@ from azaion_server.resources.cdn import ensure_bucket
 from azaion_server.resources.routes import router as resources_router
 from azaion_server.settings import Settings
 from azaion_server.users.models import bootstrap_admin
+from azaion_server.users.routes import auth_router as login_router
 from azaion_server.users.routes import router as users_router
 
 log = logging.getLogger("azaion_server")
@@ -250,11 +250,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.context = context
+    app.state.services = context.services()
     app.openapi = lambda: openapi_schema(app)  # type: ignore[method-assign]
     app.add_middleware(BodyLimit)
     install_error_handlers(app)
     routers = (
-        auth_router,
+        login_router,
         handshake_router,
         jwt_router,
         users_router,

@@ -1,29 +1,37 @@
-"""Everything one running application holds: settings, database and services."""
+"""Everything one running application holds: settings, database and services.
+
+The one module (with `app.py` and `settings.py`) that knows every package: it builds each
+service once and wires the packages together (the caller lookups of `users` and `clients`,
+the change log of `events`). Routes reach a service through `deps.provide(ItsClass)`.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from azaion_server.auth.models import PasswordService, Throttle
+from azaion_server.auth.models import CallerDirectory, PasswordCheck, PasswordService, Throttle
 from azaion_server.clients.keys import KeyVault
-from azaion_server.clients.models import Handshake
+from azaion_server.clients.models import Handshake, find_enabled_client
 from azaion_server.db import make_engine, make_sessionmaker
 from azaion_server.events.hub import EventHub
-from azaion_server.events.models import PENDING
+from azaion_server.events.models import PENDING, EventLog
 from azaion_server.jwt.models import TokenService
 from azaion_server.resources.cdn import CdnDocuments
 from azaion_server.resources.keycache import EnvelopeKeyCache
 from azaion_server.resources.storage import DatabaseStorage, FileStorage, Storage
 from azaion_server.settings import Settings
+from azaion_server.users.models import find_user
+from azaion_server.vocabulary import ChangeLog
 
 
 @dataclass
 class AppContext:
-    """Built once per application by `app.py`; routes reach it through `ContextDep`."""
+    """Built once per application by `app.py`; routes reach its services through `deps.provide`."""
 
     settings: Settings
     engine: Engine
@@ -37,6 +45,9 @@ class AppContext:
     envelope_keys: EnvelopeKeyCache
     cdn: CdnDocuments
     events: EventHub
+    callers: CallerDirectory
+    changes: EventLog
+    password_check: PasswordCheck
 
     @classmethod
     def build(cls, settings: Settings) -> AppContext:
@@ -68,12 +79,13 @@ class AppContext:
         key_vault = KeyVault(settings.clients.client_key_secret.get_secret_value())
         tokens = TokenService(settings.jwt)
         throttle = Throttle(settings.auth)
+        passwords = PasswordService(settings.auth)
         return cls(
             settings=settings,
             engine=engine,
             sessions=sessions,
             tokens=tokens,
-            passwords=PasswordService(settings.auth),
+            passwords=passwords,
             throttle=throttle,
             storage=storage,
             key_vault=key_vault,
@@ -81,4 +93,30 @@ class AppContext:
             envelope_keys=EnvelopeKeyCache(settings.auth.password_cache_seconds),
             cdn=CdnDocuments(settings.resources),
             events=hub,
+            callers=CallerDirectory({"user": find_user, "client": find_enabled_client}),
+            changes=EventLog(),
+            password_check=PasswordCheck(passwords, throttle),
         )
+
+    def services(self) -> dict[type, Any]:
+        """Every service and settings part by its class, for `deps.provide`."""
+        parts = (getattr(self.settings, field.name) for field in dataclasses.fields(self.settings))
+        services: dict[type, Any] = {type(part): part for part in parts}
+        services.update(
+            {
+                sessionmaker: self.sessions,
+                TokenService: self.tokens,
+                PasswordService: self.passwords,
+                Throttle: self.throttle,
+                PasswordCheck: self.password_check,
+                Storage: self.storage,
+                KeyVault: self.key_vault,
+                Handshake: self.handshake,
+                EnvelopeKeyCache: self.envelope_keys,
+                CdnDocuments: self.cdn,
+                EventHub: self.events,
+                CallerDirectory: self.callers,
+                ChangeLog: self.changes,
+            }
+        )
+        return services

@@ -17,7 +17,8 @@ from azaion_server.docs.routes import CONTENT_SECURITY_POLICY, install
 from fastapi import FastAPI
 from playwright.sync_api import Browser
 
-from tests.server.docs.browser import RefusingProxy, browser, loopback_only, serve, visit
+from tests.server.docs.browser import RefusingProxy, browser, loopback_only, visit
+from tests.server.helpers import serving
 
 SWAGGER_OPERATION = ".opblock-summary-path[data-path]"
 REDOC_OPERATION = "[data-section-id*='operation/']"
@@ -31,7 +32,7 @@ def chromium() -> Iterator[tuple[Browser, RefusingProxy]]:
 
 @pytest.fixture
 def server_url(make_settings, clean_db) -> Iterator[str]:
-    with serve(create_app(make_settings())) as url:
+    with serving(create_app(make_settings())) as url:
         yield url
 
 
@@ -80,7 +81,7 @@ def test_the_browser_check_fails_on_fastapi_s_own_page(chromium) -> None:
     def ping() -> str:
         return "pong"
 
-    with serve(app) as url:
+    with serving(app) as url:
         # Its scripts have failed by the load event: nothing can render after it.
         seen = visit(*chromium, f"{url}/docs", ready=SWAGGER_OPERATION, attribute="data-path", timeout=2)
     assert not seen.ready and seen.attributes == []
@@ -100,7 +101,7 @@ def test_the_pages_policy_keeps_the_browser_off_other_hosts(chromium) -> None:
     def ping() -> str:
         return "pong"
 
-    with serve(app) as url:
+    with serving(app) as url:
         seen = visit(*chromium, f"{url}/docs", ready=SWAGGER_OPERATION, attribute="data-path")
     assert seen.ready and seen.attributes == ["/ping"]
     assert "http://203.0.113.7/pixel.png: csp" in seen.failed, seen.failed
