@@ -151,13 +151,15 @@ def list_resources(
         raise BadRequest("name is not a valid regular expression") from e
 
 
-# Built once (the download path runs it on every request); values are bound per call.
+# Built once: the download path runs it on every request (values are bound per call).
 _BY_NAME = select(Resource).where(Resource.folder == bindparam("folder"), Resource.name == bindparam("name"))
-_BY_NAME_FOR_UPDATE = _BY_NAME.with_for_update()
 
 
 def _find(session: Session, folder: str, name: str, *, for_update: bool = False) -> Resource | None:
-    statement = _BY_NAME_FOR_UPDATE if for_update else _BY_NAME
+    if for_update:  # writes: rare, and built here so that a test can stage a race through `select`
+        statement = select(Resource).where(Resource.folder == folder, Resource.name == name)
+        return session.scalar(statement.with_for_update())
+    statement = _BY_NAME
     return session.scalar(statement, {"folder": folder, "name": name})
 
 
