@@ -46,8 +46,11 @@ wheel: venv
 	$(PY) build_tools/build_wheels.py
 
 # Figures beside reference figures measured in the same run (docs/performance.md); not a test.
+# Rows 5 and 7 (the server) run on a throwaway PostgreSQL and load it with Debian's wrk.
+# Only the server's rows: make bench BENCH_ARGS="--rows 5,7" (about 4 minutes).
 bench: compile
-	$(PY) -m benchmarks $(BENCH_ARGS)
+	command -v wrk >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null)
+	build_tools/with_postgres.sh $(PY) -m benchmarks $(BENCH_ARGS)
 
 test-client: compile
 	$(PY) -m pytest tests/client

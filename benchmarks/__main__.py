@@ -4,12 +4,17 @@ python -m benchmarks                       64 and 512 MiB, every row (~5 min her
 python -m benchmarks --large               adds 2048 MiB
 python -m benchmarks --quick               a smoke run: 4 and 16 MiB, fewer runs, short load
 python -m benchmarks --sizes 128 --rows 1,2 --runs 7 --json out.json
+python -m benchmarks --rows 5,7            the server alone: /resources/get under load, 2,000 streams
+
+Rows 5 and 7 use PostgreSQL when AZAION_TEST_DATABASE_URL names one (`make bench` runs under
+build_tools/with_postgres.sh); row 7 needs it, row 5 falls back to SQLite.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -29,10 +34,32 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--runs", type=int, help="runs per figure (default 5; uploads of 512 MiB and more: 3)"
     )
-    parser.add_argument("--rows", default="1,2,3,4,5,6", help="rows to run (default all: 1,2,3,4,5,6)")
-    parser.add_argument("--seconds", type=float, help="seconds of load per server in row 5 (default 10)")
+    parser.add_argument("--rows", default="1,2,3,4,5,6,7", help="rows to run (default all: 1,2,3,4,5,6,7)")
+    parser.add_argument(
+        "--seconds", type=float, help="seconds per round of load in row 5 (default 5; 3 rounds)"
+    )
+    parser.add_argument(
+        "--rps-db",
+        help="databases of row 5: sqlite, postgresql or both (default: postgresql when available)",
+    )
+    parser.add_argument(
+        "--rps-workers", default="1,2", help="worker counts of row 5, comma-separated (default 1,2)"
+    )
+    parser.add_argument("--streams", type=int, help="event streams of row 7 (default 2000)")
     parser.add_argument("--json", help="also write every figure and sample to this file")
     return parser.parse_args(argv)
+
+
+def rps_databases(choice: str | None, postgresql: str | None) -> list[tuple[str, str]]:
+    """(label, URL) of the databases row 5 runs on; `{dir}` is filled with a fresh directory."""
+    sqlite = ("SQLite", "sqlite:///{dir}/azaion.db")
+    choice = choice or ("postgresql" if postgresql else "sqlite")
+    wanted = {"sqlite": [sqlite], "both": [sqlite], "postgresql": []}[choice]
+    if choice in ("postgresql", "both"):
+        if not postgresql:
+            raise SystemExit("--rps-db postgresql needs build_tools/with_postgres.sh")
+        wanted.append(("PostgreSQL", postgresql))
+    return wanted
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.large:
         sizes.append(2048 * MiB)
     rows_wanted = {r.strip() for r in args.rows.split(",") if r.strip()}
-    seconds = args.seconds or (3 if args.quick else 10)
+    seconds = args.seconds or (3 if args.quick else 5)
 
     def runs_for(size: int) -> int:
         if args.runs:
@@ -67,9 +94,9 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="azaion-bench-"))
     env = None
     try:
-        if rows_wanted & {"1", "2", "3", "4", "5"}:
+        if rows_wanted & {"1", "2", "3", "4"}:
             env = Env(work)
-            from benchmarks import memory, server_rps, transfers
+            from benchmarks import memory, transfers
 
             for size in sizes:
                 if rows_wanted & {"1", "2"}:
@@ -79,8 +106,23 @@ def main(argv: list[str] | None = None) -> int:
                     rows += transfers.upload_rows(env, size, runs_for(size))
                 if "4" in rows_wanted:
                     rows += memory.memory_rows(env, size)
-            if "5" in rows_wanted:
-                rows += server_rps.server_rows(env, seconds)
+        postgresql = os.environ.get("AZAION_TEST_DATABASE_URL")
+        if "5" in rows_wanted:
+            from benchmarks import server_rps
+
+            rows += server_rps.server_rows(
+                work,
+                seconds,
+                databases=rps_databases(args.rps_db, postgresql),
+                rounds=2 if args.quick else 3,
+                worker_counts=tuple(int(n) for n in args.rps_workers.split(",")),
+            )
+        if "7" in rows_wanted:
+            from benchmarks import streams
+
+            if not postgresql:
+                raise SystemExit("row 7 needs PostgreSQL: run it under build_tools/with_postgres.sh")
+            rows += streams.stream_rows(work, postgresql, args.streams or (200 if args.quick else 2000))
         if "6" in rows_wanted:
             from benchmarks import startup
 

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Optional
 
@@ -36,7 +37,14 @@ class ServerFailed(RuntimeError):
 class LiveServer:
     """A running `azaion_server` on a loopback port, with an ApiAdmin session for setup."""
 
-    def __init__(self, env: dict[str, str], *, dev: bool = False, log_dir: Optional[Path] = None) -> None:
+    def __init__(
+        self,
+        env: dict[str, str],
+        *,
+        dev: bool = False,
+        log_dir: Optional[Path] = None,
+        args: Sequence[str] = (),
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.admin_email = env.get("AZAION_ADMIN_EMAIL", "admin@azaion.local")
@@ -53,6 +61,7 @@ class LiveServer:
         command = [sys.executable, "-m", "azaion_server", "--host", "127.0.0.1", "--port", str(self.port)]
         if dev:
             command.append("--dev")
+        command += list(args)  # e.g. --workers 2
         self.log = open(self.log_path, "w+b")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
             command, env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
@@ -149,6 +158,10 @@ class LiveServer:
 
     def set_role(self, user_id: int, role: str) -> None:
         self.admin("PUT", f"/users/{user_id}/role", json={"role": role})
+
+    def upload(self, folder: str, name: str, data: bytes) -> None:
+        """Upload `data` as resource `folder/name` (published), as the admin."""
+        self.admin("POST", f"/resources/{folder}", files={"data": (name, data, "application/octet-stream")})
 
     def create_client(self, client_name: str, role: str) -> str:
         return self.admin("POST", "/clients", json={"client_name": client_name, "role": role}).json()["key"]

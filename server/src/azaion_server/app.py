@@ -27,6 +27,7 @@ from azaion_server.errors import ApiError, Internal, TooLarge
 from azaion_server.events.routes import router as events_router
 from azaion_server.jwt.routes import router as jwt_router
 from azaion_server.licenses.routes import router as licenses_router
+from azaion_server.metrics import install as install_metrics
 from azaion_server.resources.cdn import ensure_bucket
 from azaion_server.resources.routes import router as resources_router
 from azaion_server.settings import Settings
@@ -239,6 +240,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await run_in_threadpool(context.events.stop)
             context.engine.dispose()
+            if context.metrics is not None:
+                context.metrics.stop()
 
     app = FastAPI(
         title="azaion Resource API",
@@ -253,6 +256,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.services = context.services()
     app.openapi = lambda: openapi_schema(app)  # type: ignore[method-assign]
     app.add_middleware(BodyLimit)
+    if context.metrics is not None:
+        install_metrics(app, context.metrics)
     install_error_handlers(app)
     routers = (
         login_router,

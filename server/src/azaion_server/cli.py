@@ -1,4 +1,4 @@
-"""`azaion-server [--host H] [--port P] [--dev]` (also `python -m azaion_server`)."""
+"""`azaion-server [--host H] [--port P] [--workers N] [--dev]` (also `python -m azaion_server`)."""
 
 from __future__ import annotations
 
@@ -74,11 +74,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="port to listen on (8000)")
     parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes sharing the port (1); they behave as one server (docs/server.md)",
+    )
+    parser.add_argument(
         "--dev",
         action="store_true",
         help="development: SQLite in a temporary directory, an S3 emulator, a generated admin",
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if not 1 <= args.workers <= 64:
+        parser.error("--workers must be between 1 and 64")
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -86,7 +95,9 @@ def main(argv: list[str] | None = None) -> int:
     import uvicorn
 
     from azaion_server.app import create_app
+    from azaion_server.logs import configure_logging, uvicorn_log_config
     from azaion_server.settings import Settings
+    from azaion_server.workers import prepare as prepare_workers
 
     args = parse_args(argv)
     with contextlib.ExitStack() as stack:
@@ -102,10 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         except ValidationError as e:
             print(f"azaion-server: invalid settings\n{_settings_error(e)}", file=sys.stderr)
             return 2
-        logging.basicConfig(
-            level=settings.server.log_level.upper(),
-            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        )
+        configure_logging(settings.server)
         # moto's embedded web server logs every S3 request at INFO: noise in a dev console.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         url = f"http://{args.host}:{args.port}"
@@ -127,11 +135,21 @@ def main(argv: list[str] | None = None) -> int:
         if threading.current_thread() is threading.main_thread():
             previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
             stack.callback(signal.signal, signal.SIGTERM, previous)
+        app: Any
+        options: dict[str, Any] = {}
+        if args.workers > 1:
+            # Each worker builds its own app from the environment the parent prepares.
+            prepare_workers(settings, overrides, stack)
+            app, options = "azaion_server.app:create_app", {"factory": True, "workers": args.workers}
+        else:
+            app = create_app(settings)
         with contextlib.suppress(KeyboardInterrupt):
             uvicorn.run(
-                create_app(settings),
+                app,
                 host=args.host,
                 port=args.port,
                 log_level=settings.server.log_level.lower(),
+                log_config=uvicorn_log_config(settings.server),
+                **options,
             )
     return 0

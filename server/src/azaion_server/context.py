@@ -15,14 +15,19 @@ from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from azaion_server.auth.models import CallerDirectory, PasswordCheck, PasswordService, Throttle
+from azaion_server.caller_state import prefetch
 from azaion_server.clients.keys import KeyVault
 from azaion_server.clients.models import Handshake, find_enabled_client
 from azaion_server.db import make_engine, make_sessionmaker
 from azaion_server.events.hub import EventHub
 from azaion_server.events.models import PENDING, EventLog
 from azaion_server.jwt.models import TokenService
+from azaion_server.metrics import Metrics
+from azaion_server.prefetched import READER
+from azaion_server.prefetched import forget as forget_prefetched
 from azaion_server.resources.cdn import CdnDocuments
 from azaion_server.resources.keycache import EnvelopeKeyCache
+from azaion_server.resources.smallparts import CachedStorage
 from azaion_server.resources.storage import DatabaseStorage, FileStorage, Storage
 from azaion_server.settings import Settings
 from azaion_server.users.models import find_user
@@ -48,6 +53,8 @@ class AppContext:
     callers: CallerDirectory
     changes: EventLog
     password_check: PasswordCheck
+    # Prometheus metrics (metrics.py), when AZAION_METRICS is on.
+    metrics: Metrics | None = None
 
     @classmethod
     def build(cls, settings: Settings) -> AppContext:
@@ -55,13 +62,17 @@ class AppContext:
         url = settings.database_url
         if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
             settings.data_dir.mkdir(parents=True, exist_ok=True)
-        engine = make_engine(url)
+        server = settings.server
+        engine = make_engine(url, pool_size=server.db_pool_size, max_overflow=server.db_max_overflow)
         storage: Storage
         if settings.resources.storage == "files":
             storage = FileStorage(settings.storage_dir)
         else:
             storage = DatabaseStorage()
+        storage = CachedStorage(storage, settings.resources.small_part_cache_bytes)
         sessions = make_sessionmaker(engine)
+        # The token check reads revocation, caller and licence in one query (caller_state.py).
+        sessions.configure(info={READER: prefetch})
         hub = EventHub()
 
         def wake_streams(session: Session) -> None:
@@ -74,12 +85,19 @@ class AppContext:
             session.info.pop(PENDING, None)
 
         event.listen(sessions, "after_commit", wake_streams)
+        # Answers read ahead for the checks hold for one transaction (prefetched.py).
+        event.listen(sessions, "after_commit", forget_prefetched)
+        event.listen(sessions, "after_soft_rollback", forget_prefetched)
         event.listen(sessions, "after_soft_rollback", forget_events)
         assert settings.clients.client_key_secret is not None  # the settings validator guarantees it
         key_vault = KeyVault(settings.clients.client_key_secret.get_secret_value())
         tokens = TokenService(settings.jwt)
         throttle = Throttle(settings.auth)
         passwords = PasswordService(settings.auth)
+        metrics = None
+        if settings.server.metrics:
+            metrics = Metrics()
+            metrics.watch_pool(engine)
         return cls(
             settings=settings,
             engine=engine,
@@ -96,6 +114,7 @@ class AppContext:
             callers=CallerDirectory({"user": find_user, "client": find_enabled_client}),
             changes=EventLog(),
             password_check=PasswordCheck(passwords, throttle),
+            metrics=metrics,
         )
 
     def services(self) -> dict[type, Any]:
@@ -119,4 +138,6 @@ class AppContext:
                 ChangeLog: self.changes,
             }
         )
+        if self.metrics is not None:
+            services[Metrics] = self.metrics
         return services

@@ -15,7 +15,7 @@ from alembic.config import Config
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.pool import QueuePool, StaticPool
 from sqlalchemy.types import TypeDecorator
 
 # Stable constraint names, so that migrations can refer to them on every backend.
@@ -72,19 +72,29 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for `url`: SQLite (file or memory) or PostgreSQL through psycopg 3."""
+def make_engine(url: str, *, pool_size: int = 16, max_overflow: int = 16) -> Engine:
+    """An engine for `url`: SQLite (file or memory) or PostgreSQL through psycopg 3.
+
+    `pool_size` connections stay open for reuse, up to `max_overflow` more are opened under load
+    and closed after use: a pool at least as large as the requests that run at once means no
+    request opens a connection (and, on SQLite, runs the pragmas again).
+    """
     if url.startswith("sqlite"):
         in_memory = url in ("sqlite://", "sqlite:///:memory:")
-        engine = create_engine(
-            url,
-            connect_args={"check_same_thread": False},
+        if in_memory:
             # One shared connection keeps an in-memory database alive across threads.
-            poolclass=StaticPool if in_memory else None,
-        )
+            engine = create_engine(url, connect_args={"check_same_thread": False}, poolclass=StaticPool)
+        else:
+            engine = create_engine(
+                url,
+                connect_args={"check_same_thread": False},
+                poolclass=QueuePool,
+                pool_size=pool_size,
+                max_overflow=max_overflow,
+            )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Any]:

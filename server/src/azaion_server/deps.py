@@ -8,11 +8,12 @@ them, which sits above every package.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any, TypeVar, cast
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
 from azaion_server.vocabulary import ChangeLog
 
@@ -27,17 +28,29 @@ def service(request: Request, kind: type[T]) -> T:
 def provide(kind: type[T]) -> Callable[[Request], T]:
     """A dependency that answers the application's instance of `kind`."""
 
-    def get(request: Request) -> T:
+    # Async: it does no I/O, and a plain `def` would cost a thread-pool hop per request.
+    async def get(request: Request) -> T:
         return service(request, kind)
 
     get.__name__ = f"get_{kind.__name__}"
     return get
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """One session per request; what a route does not commit is rolled back."""
-    with service(request, sessionmaker)() as session:
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """One session per request; what a route does not commit is rolled back.
+
+    Async, because opening a session does no I/O (the connection is taken at the first query,
+    in the thread that runs it): that saves a thread-pool hop per request. Closing one that
+    holds a connection does I/O (a rollback), so that runs in the thread pool.
+    """
+    session = service(request, sessionmaker)()
+    try:
         yield session
+    finally:
+        if session.in_transaction():
+            await run_in_threadpool(session.close)
+        else:
+            session.close()
 
 
 SessionDep = Annotated[Session, Depends(get_session)]

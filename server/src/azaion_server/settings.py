@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import platformdirs
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from azaion_server.auth.settings import AuthSettings
@@ -23,7 +24,7 @@ from azaion_server.users.settings import UsersSettings
 
 
 class ServerSettings(BaseSettings):
-    """Database and data directory."""
+    """Database, data directory, logging and metrics."""
 
     model_config = SettingsConfigDict(env_prefix="AZAION_", extra="ignore")
 
@@ -31,6 +32,13 @@ class ServerSettings(BaseSettings):
     database_url: str | None = None
     data_dir: Path | None = None
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"
+    # `GET /metrics` (Prometheus text format) answers only when this is on.
+    metrics: bool = False
+    # Database connections per process: kept open (`pool_size`) and beyond it, closed after use
+    # (`max_overflow`). The event listener holds one more on PostgreSQL.
+    db_pool_size: int = Field(default=16, ge=1, le=1000)
+    db_max_overflow: int = Field(default=16, ge=0, le=1000)
 
 
 @dataclass(frozen=True)

@@ -16,13 +16,17 @@ import asyncio
 import contextlib
 import logging
 import threading
+import time
 from typing import Any
 
 from sqlalchemy import Engine
 
+from azaion_server.events.feed import EventFeed
 from azaion_server.events.models import CHANNEL
 
 log = logging.getLogger(__name__)
+
+PRUNE_INTERVAL_SECONDS = 60.0
 
 
 class EventHub:
@@ -33,6 +37,10 @@ class EventHub:
         self._waiters: dict[asyncio.Event, asyncio.AbstractEventLoop] = {}
         self._dsn: str | None = None
         self._listener: PgListener | None = None
+        # Wake-ups so far: the feed reads again when this moved (feed.py).
+        self.generation = 0
+        self._next_prune = 0.0
+        self.feed = EventFeed(self)
 
     def __repr__(self) -> str:
         return f"EventHub(subscribers={len(self._waiters)})"
@@ -57,6 +65,23 @@ class EventHub:
             self._waiters.pop(waiter, None)
 
     @property
+    def notified(self) -> bool:
+        """True while the PostgreSQL listener is connected: then every commit of every instance
+        wakes this process's streams, and a heartbeat need not read the table."""
+        listener = self._listener
+        return listener is not None and listener.listening.is_set()
+
+    def prune_due(self) -> bool:
+        """True at most once a minute: old events are deleted when a stream opens, and a fleet
+        that reconnects opens thousands at once."""
+        now = time.monotonic()
+        with self._lock:
+            if now < self._next_prune:
+                return False
+            self._next_prune = now + PRUNE_INTERVAL_SECONDS
+            return True
+
+    @property
     def subscribers(self) -> int:
         """How many streams wait in this process."""
         return len(self._waiters)
@@ -64,6 +89,7 @@ class EventHub:
     def wake(self) -> None:
         """Tell every stream of this process to look for new events (from any thread)."""
         with self._lock:
+            self.generation += 1
             waiters = list(self._waiters.items())
         for waiter, loop in waiters:
             with contextlib.suppress(RuntimeError):  # its loop closed: the stream is gone

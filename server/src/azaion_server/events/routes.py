@@ -33,6 +33,7 @@ from azaion_server.jwt.schemas import TokenClaims
 from azaion_server.licenses.deps import Licensing
 from azaion_server.licenses.models import get_license, licensed_folders
 from azaion_server.licenses.settings import LicenseSettings
+from azaion_server.metrics import Metrics, OptionalMetrics
 from azaion_server.vocabulary import MAX_ID, Caller, Role
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,7 @@ class Streaming:
     hub: EventHub
     settings: EventSettings
     licences: LicenseSettings
+    metrics: Metrics | None = None
 
 
 def get_streaming(
@@ -63,9 +65,10 @@ def get_streaming(
     hub: Annotated[EventHub, Depends(provide(EventHub))],
     settings: Annotated[EventSettings, Depends(provide(EventSettings))],
     licences: Licensing,
+    metrics: OptionalMetrics,
 ) -> Streaming:
     """The services of `GET /events` (a dependency)."""
-    return Streaming(sessions, tokens, callers, hub, settings, licences)
+    return Streaming(sessions, tokens, callers, hub, settings, licences, metrics)
 
 
 @dataclass
@@ -107,7 +110,8 @@ def subscribe(context: Streaming, token: str | None, last_id: int | None) -> Sub
         claims, caller = authenticate(session, context.tokens, context.callers, token)
         assert token is not None  # authenticate refuses a missing token
         viewer = _viewer(context, session, caller)
-        models.prune_events(session, settings.events_retention_seconds)
+        if context.hub.prune_due():
+            models.prune_events(session, settings.events_retention_seconds)
         start = models.latest_id(session) if last_id is None else last_id
         lease = models.open_stream(
             session,
@@ -125,8 +129,9 @@ def _refresh(context: Streaming, subscription: Subscription) -> models.Viewer | 
             _claims, caller = authenticate(session, context.tokens, context.callers, subscription.token)
         except InvalidToken:
             return None
+        viewer = _viewer(context, session, caller)  # before the commit, while the licence is read ahead
         models.renew_stream(session, subscription.lease_id, _lease_seconds(context))
-        return _viewer(context, session, caller)
+        return viewer
 
 
 def _read(context: Streaming, last_id: int) -> list[Event]:
@@ -147,14 +152,29 @@ async def stream(context: Streaming, subscription: Subscription) -> AsyncIterato
     """
     ping = context.settings.sse_ping_seconds
     expires = float(subscription.claims.exp)
+
+    async def reader(last_id: int) -> list[Event]:
+        return await run_in_threadpool(_read, context, last_id)
+
     waiter = context.hub.subscribe()
     viewer = subscription.viewer
+    if context.metrics is not None:
+        context.metrics.streams.inc()
     try:
         yield ServerSentEvent(comment="connected")
         next_beat = time.monotonic() + ping
+        # Read the table until caught up; after a wake-up, ask the process's feed (feed.py).
+        woken = False
         while True:
             waiter.clear()  # before reading: a wake-up during the read is kept for the wait
             while True:
+                shared = await context.hub.feed.after(subscription.last_id, reader, BATCH) if woken else None
+                if shared is not None:
+                    for item in shared:
+                        subscription.last_id = item.id
+                        if viewer.sees(item.event):
+                            yield ServerSentEvent(id=str(item.id), event=item.event.type, data=item.data)
+                    break
                 rows = await run_in_threadpool(_read, context, subscription.last_id)
                 for row in rows:
                     subscription.last_id = row.id
@@ -167,8 +187,12 @@ async def stream(context: Streaming, subscription: Subscription) -> AsyncIterato
             if left <= 0:
                 return
             timeout = max(0.0, min(next_beat - time.monotonic(), left))
+            woken = False
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(waiter.wait(), timeout)
+                woken = True
+            if time.monotonic() >= next_beat and not context.hub.notified:
+                woken = False  # a heartbeat reads the table: other SQLite processes' events
             if time.monotonic() >= next_beat:
                 refreshed = await run_in_threadpool(_refresh, context, subscription)
                 if refreshed is None:
@@ -181,6 +205,8 @@ async def stream(context: Streaming, subscription: Subscription) -> AsyncIterato
         log.warning("event stream ended: %s", type(e).__name__)
     finally:
         context.hub.unsubscribe(waiter)
+        if context.metrics is not None:
+            context.metrics.streams.dec()
         with anyio.CancelScope(shield=True):
             try:
                 await run_in_threadpool(_close, context, subscription.lease_id)

@@ -11,6 +11,7 @@ from azaion_server.licenses.entities import ClientLicense, License
 from azaion_server.licenses.exceptions import FolderNotLicensed, LicenseExpired, LicenseRequired
 from azaion_server.licenses.schemas import LicenseInfo, LicenseUpdate
 from azaion_server.licenses.settings import LicenseSettings
+from azaion_server.prefetched import MISSING, recall
 from azaion_server.vocabulary import Caller
 
 AnyLicense = License | ClientLicense
@@ -18,6 +19,9 @@ AnyLicense = License | ClientLicense
 
 def get_license(session: Session, caller: Caller) -> AnyLicense | None:
     """The licence of a user or a machine client, if any."""
+    known = recall(session, "licence", (caller.kind, caller.id))  # read ahead by caller_state.prefetch
+    if known is not MISSING:
+        return known  # type: ignore[no-any-return]
     if caller.kind == "client":
         return session.get(ClientLicense, caller.id)
     return session.get(License, caller.id)

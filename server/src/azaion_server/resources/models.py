@@ -10,7 +10,7 @@ import datetime as dt
 import logging
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select, true
+from sqlalchemy import ColumnElement, and_, bindparam, or_, select, true
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -151,9 +151,16 @@ def list_resources(
         raise BadRequest("name is not a valid regular expression") from e
 
 
+# Built once: the download path runs it on every request (values are bound per call).
+_BY_NAME = select(Resource).where(Resource.folder == bindparam("folder"), Resource.name == bindparam("name"))
+
+
 def _find(session: Session, folder: str, name: str, *, for_update: bool = False) -> Resource | None:
-    statement = select(Resource).where(Resource.folder == folder, Resource.name == name)
-    return session.scalar(statement.with_for_update() if for_update else statement)
+    if for_update:  # writes: rare, and built here so that a test can stage a race through `select`
+        statement = select(Resource).where(Resource.folder == folder, Resource.name == name)
+        return session.scalar(statement.with_for_update())
+    statement = _BY_NAME
+    return session.scalar(statement, {"folder": folder, "name": name})
 
 
 def resource_info(

@@ -13,6 +13,7 @@ from azaion_server.clients.deps import Vault
 from azaion_server.deps import Changes, ClientAddress, SessionDep, Sessions
 from azaion_server.jwt.deps import ClaimsDep
 from azaion_server.licenses.deps import Licensing
+from azaion_server.metrics import OptionalMetrics
 from azaion_server.names import check_upload_folder
 from azaion_server.resources import models
 from azaion_server.resources.deps import Cdn, KeyCache, ResourceAdmin, ResourceLimits, Stored, Uploader
@@ -61,6 +62,7 @@ def get_resource(
     cdn: Cdn,
     licences: Licensing,
     session: SessionDep,
+    metrics: OptionalMetrics,
 ) -> Response:
     """A resource in the caller's user+hardware envelope; binds the machine on first use."""
     sealed = models.load_resource(
@@ -79,6 +81,8 @@ def get_resource(
         token_expires_at=float(claims.exp),
         address=address,
     )
+    if metrics is not None:
+        metrics.issued.labels(caller.kind).inc()
     return Response(sealed, media_type="application/octet-stream")
 
 

@@ -17,6 +17,8 @@ class ResourceSettings(BaseSettings):
     storage: Literal["db", "files"] = "db"
     storage_dir: Path | None = None
     max_upload_bytes: int = Field(default=64 * 1024 * 1024, ge=1)
+    # Small parts kept in memory per process (resources/smallparts.py); 0: none.
+    small_part_cache_bytes: int = Field(default=64 * 1024 * 1024, ge=0)
     s3_endpoint: str | None = None
     s3_bucket: str = Field(default="azaion", min_length=3, max_length=63)
     s3_region: str = "us-east-1"
