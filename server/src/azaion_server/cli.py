@@ -86,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     import uvicorn
 
     from azaion_server.app import create_app
+    from azaion_server.connection_limits import uvicorn_options
     from azaion_server.settings import Settings
 
     args = parse_args(argv)
@@ -133,5 +134,6 @@ def main(argv: list[str] | None = None) -> int:
                 host=args.host,
                 port=args.port,
                 log_level=settings.server.log_level.lower(),
+                **uvicorn_options(settings.server),
             )
     return 0

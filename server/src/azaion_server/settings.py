@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import platformdirs
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from azaion_server.auth.settings import AuthSettings
@@ -23,7 +24,7 @@ from azaion_server.users.settings import UsersSettings
 
 
 class ServerSettings(BaseSettings):
-    """Database and data directory."""
+    """Database, data directory and connection limits (`connection_limits.py`)."""
 
     model_config = SettingsConfigDict(env_prefix="AZAION_", extra="ignore")
 
@@ -31,6 +32,11 @@ class ServerSettings(BaseSettings):
     database_url: str | None = None
     data_dir: Path | None = None
     log_level: str = "INFO"
+    header_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    body_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
+    keep_alive_seconds: int = Field(default=5, ge=1, le=300)
+    max_connections: int = Field(default=1000, ge=1)
+    max_header_bytes: int = Field(default=64 * 1024, ge=1024)
 
 
 @dataclass(frozen=True)
