@@ -178,7 +178,10 @@ def test_at_the_cap_the_oldest_waiting_connection_makes_room(make_settings, clea
 def test_a_stalled_body_is_closed_after_the_body_timeout(make_settings, clean_db) -> None:
     with _limited_server(make_settings, body_timeout_seconds=1) as (url, _server):
         port = int(url.rsplit(":", 1)[1])
-        head = b"POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+        head = (
+            b"POST /login HTTP/1.1\r\nHost: x\r\n"
+            b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+        )
         sock = _connect(port, head + b'{"email": ')
         try:
             started = time.monotonic()
