@@ -66,7 +66,7 @@ class AppContext:
         event.listen(sessions, "after_soft_rollback", forget_events)
         assert settings.clients.client_key_secret is not None  # the settings validator guarantees it
         key_vault = KeyVault(settings.clients.client_key_secret.get_secret_value())
-        tokens = TokenService(settings.jwt)
+        tokens = TokenService(settings.jwt, settings.clients.client_session_max_seconds)
         throttle = Throttle(settings.auth)
         return cls(
             settings=settings,
