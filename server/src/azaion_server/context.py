@@ -15,6 +15,7 @@ from azaion_server.db import make_engine, make_sessionmaker
 from azaion_server.events.hub import EventHub
 from azaion_server.events.models import PENDING
 from azaion_server.jwt.models import TokenService
+from azaion_server.resources.bigparts import BigPartStore
 from azaion_server.resources.cdn import CdnDocuments
 from azaion_server.resources.keycache import EnvelopeKeyCache
 from azaion_server.resources.storage import DatabaseStorage, FileStorage, Storage
@@ -37,6 +38,7 @@ class AppContext:
     envelope_keys: EnvelopeKeyCache
     cdn: CdnDocuments
     events: EventHub
+    big_parts: BigPartStore
 
     @classmethod
     def build(cls, settings: Settings) -> AppContext:
@@ -81,4 +83,5 @@ class AppContext:
             envelope_keys=EnvelopeKeyCache(settings.auth.password_cache_seconds),
             cdn=CdnDocuments(settings.resources),
             events=hub,
+            big_parts=BigPartStore(settings.resources),
         )
