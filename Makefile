@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: venv compile debug run test test-client test-server wheel bench lint format clean
+.PHONY: venv compile debug run chromium test test-client test-server wheel bench lint format clean
 
 $(STAMP): requirements-dev.txt server/pyproject.toml pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,8 +30,14 @@ debug: venv
 run: compile
 	$(PY) build_tools/run_demo.py $(RUN_ARGS)
 
-# Every test: the whole tree against a throwaway PostgreSQL, then the server again on SQLite.
-test: compile
+# Debian's Chromium for the browser tests of /docs and /redoc (tests/server/docs), when missing.
+chromium:
+	@test -x /usr/bin/chromium || { echo "installing Debian's chromium"; \
+	  export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+
+# Every test: lint first (style and the server's import layers), then the whole tree against a
+# throwaway PostgreSQL, then the server again on SQLite.
+test: compile chromium lint
 	build_tools/with_postgres.sh $(PY) -m pytest tests
 	env -u AZAION_TEST_DATABASE_URL $(PY) -m pytest tests/server -p no:cacheprovider
 
@@ -46,12 +52,14 @@ bench: compile
 test-client: compile
 	$(PY) -m pytest tests/client
 
-test-server: venv
+test-server: venv chromium
 	build_tools/with_postgres.sh $(PY) -m pytest tests/server
 
+# ruff, then the server's layers (import-linter contracts in server/pyproject.toml).
 lint: venv
 	$(VENV)/bin/ruff check azaion server tests build_tools benchmarks
 	$(VENV)/bin/ruff format --check azaion server tests build_tools benchmarks
+	cd server && $(abspath $(VENV))/bin/lint-imports --no-cache
 
 format: venv
 	$(VENV)/bin/ruff format azaion server tests build_tools benchmarks

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import itertools
+import threading
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +25,30 @@ def hardware(label: str) -> str:
 
 HW1 = hardware("machine one")
 HW2 = hardware("machine two")
+
+
+@contextlib.contextmanager
+def serving(app: Any, **options: Any) -> Iterator[str]:
+    """Run `app` under uvicorn on a free loopback port (`options`: more of uvicorn's settings);
+    yields its URL, stops it after."""
+    import uvicorn
+
+    from tests.conftest import free_port
+
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **options)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
 
 
 def bearer(token: str) -> dict[str, str]:

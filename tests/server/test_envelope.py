@@ -58,7 +58,3 @@ def test_bad_iv_and_hidden_keys() -> None:
         envelope.seal(keys, b"x", iv=b"short")
     assert "hidden" in repr(keys)
     assert keys.enc_key.hex() not in repr(keys)
-
-
-def test_normalise_email() -> None:
-    assert envelope.normalise_email("  MiXed@Case.Example\t") == "mixed@case.example"

@@ -4,36 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import os
-import threading
-import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
-import uvicorn
 from azaion_server.app import create_app
 
-from tests.conftest import free_port
 from tests.reference import envelope as reference
-from tests.server.helpers import ADMIN_EMAIL, ADMIN_PASSWORD, HW1, HW2
+from tests.server.helpers import ADMIN_EMAIL, ADMIN_PASSWORD, HW1, HW2, serving
 
 
 @pytest.fixture
 def live_url(make_settings, clean_db, s3_endpoint) -> Iterator[str]:
-    port = free_port()
-    app = create_app(make_settings(storage="files", s3_endpoint=s3_endpoint.url))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
+    with serving(create_app(make_settings(storage="files", s3_endpoint=s3_endpoint.url))) as url:
+        yield url
 
 
 def test_upload_and_download_over_http(live_url: str) -> None:

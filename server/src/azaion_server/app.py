@@ -18,11 +18,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from azaion_server import __version__
-from azaion_server.auth.routes import router as auth_router
 from azaion_server.clients.routes import auth_router as handshake_router
 from azaion_server.clients.routes import router as clients_router
 from azaion_server.context import AppContext
 from azaion_server.db import migrate
+from azaion_server.docs.routes import install as install_docs
 from azaion_server.errors import ApiError, Internal, TooLarge
 from azaion_server.events.routes import router as events_router
 from azaion_server.jwt.routes import router as jwt_router
@@ -31,6 +31,7 @@ from azaion_server.resources.cdn import ensure_bucket
 from azaion_server.resources.routes import router as resources_router
 from azaion_server.settings import Settings
 from azaion_server.users.models import bootstrap_admin
+from azaion_server.users.routes import auth_router as login_router
 from azaion_server.users.routes import router as users_router
 
 log = logging.getLogger("azaion_server")
@@ -246,13 +247,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Users, machine clients, JWT, hardware binding, licences, encrypted resources "
         "and their change events.",
         lifespan=lifespan,
+        docs_url=None,  # docs.routes serves /docs and /redoc without the internet
+        redoc_url=None,
     )
     app.state.context = context
+    app.state.services = context.services()
     app.openapi = lambda: openapi_schema(app)  # type: ignore[method-assign]
     app.add_middleware(BodyLimit)
     install_error_handlers(app)
     routers = (
-        auth_router,
+        login_router,
         handshake_router,
         jwt_router,
         users_router,
@@ -263,6 +267,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     for router in routers:
         app.include_router(router)
+    install_docs(app)
 
     @app.get("/health", response_model=Health, tags=["health"])
     def health() -> Health:

@@ -1,30 +1,38 @@
-"""Everything one running application holds: settings, database and services."""
+"""Everything one running application holds: settings, database and services.
+
+The one module (with `app.py` and `settings.py`) that knows every package: it builds each
+service once and wires the packages together (the caller lookups of `users` and `clients`,
+the change log of `events`). Routes reach a service through `deps.provide(ItsClass)`.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from azaion_server.auth.models import PasswordService, Throttle
+from azaion_server.auth.models import CallerDirectory, PasswordCheck, PasswordService, Throttle
 from azaion_server.clients.keys import KeyVault
-from azaion_server.clients.models import Handshake
+from azaion_server.clients.models import Handshake, find_enabled_client
 from azaion_server.db import make_engine, make_sessionmaker
 from azaion_server.events.hub import EventHub
-from azaion_server.events.models import PENDING
+from azaion_server.events.models import PENDING, EventLog
 from azaion_server.jwt.models import TokenService
 from azaion_server.resources.bigparts import BigPartStore
 from azaion_server.resources.cdn import CdnDocuments
 from azaion_server.resources.keycache import EnvelopeKeyCache
 from azaion_server.resources.storage import DatabaseStorage, FileStorage, Storage
 from azaion_server.settings import Settings
+from azaion_server.users.models import find_user
+from azaion_server.vocabulary import ChangeLog
 
 
 @dataclass
 class AppContext:
-    """Built once per application by `app.py`; routes reach it through `ContextDep`."""
+    """Built once per application by `app.py`; routes reach its services through `deps.provide`."""
 
     settings: Settings
     engine: Engine
@@ -38,6 +46,9 @@ class AppContext:
     envelope_keys: EnvelopeKeyCache
     cdn: CdnDocuments
     events: EventHub
+    callers: CallerDirectory
+    changes: EventLog
+    password_check: PasswordCheck
     big_parts: BigPartStore
 
     @classmethod
@@ -70,12 +81,13 @@ class AppContext:
         key_vault = KeyVault(settings.clients.client_key_secret.get_secret_value())
         tokens = TokenService(settings.jwt, settings.clients.client_session_max_seconds)
         throttle = Throttle(settings.auth)
+        passwords = PasswordService(settings.auth)
         return cls(
             settings=settings,
             engine=engine,
             sessions=sessions,
             tokens=tokens,
-            passwords=PasswordService(settings.auth),
+            passwords=passwords,
             throttle=throttle,
             storage=storage,
             key_vault=key_vault,
@@ -83,5 +95,32 @@ class AppContext:
             envelope_keys=EnvelopeKeyCache(settings.auth.password_cache_seconds),
             cdn=CdnDocuments(settings.resources),
             events=hub,
+            callers=CallerDirectory({"user": find_user, "client": find_enabled_client}),
+            changes=EventLog(),
+            password_check=PasswordCheck(passwords, throttle),
             big_parts=BigPartStore(settings.resources),
         )
+
+    def services(self) -> dict[type, Any]:
+        """Every service and settings part by its class, for `deps.provide`."""
+        parts = (getattr(self.settings, field.name) for field in dataclasses.fields(self.settings))
+        services: dict[type, Any] = {type(part): part for part in parts}
+        services.update(
+            {
+                sessionmaker: self.sessions,
+                TokenService: self.tokens,
+                PasswordService: self.passwords,
+                Throttle: self.throttle,
+                PasswordCheck: self.password_check,
+                Storage: self.storage,
+                KeyVault: self.key_vault,
+                Handshake: self.handshake,
+                EnvelopeKeyCache: self.envelope_keys,
+                CdnDocuments: self.cdn,
+                BigPartStore: self.big_parts,
+                EventHub: self.events,
+                CallerDirectory: self.callers,
+                ChangeLog: self.changes,
+            }
+        )
+        return services

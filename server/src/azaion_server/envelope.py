@@ -17,16 +17,13 @@ from cryptography.hazmat.primitives import hashes, padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from azaion_server.vocabulary import normalise_email
+
 VERSION = 1
 IV_SIZE = 16
 TAG_SIZE = 32
 _SALT = b"azaion/envelope/v1"
 _INFO = b"azaion envelope v1: aes-256-cbc + hmac-sha256"
-
-
-def normalise_email(email: str) -> str:
-    """The one spelling of an email used everywhere: stripped, lower-cased."""
-    return email.strip().lower()
 
 
 def _lp(data: bytes) -> bytes:

@@ -30,10 +30,6 @@ class ApiError(Exception):
         super().__init__(self.message)
 
 
-# Ids are 32-bit integers in every database the server runs on; larger ones are malformed.
-MAX_ID = 2**31 - 1
-
-
 class BadRequest(ApiError):
     """Malformed body or query, or any failure of the user-administration routes."""
 

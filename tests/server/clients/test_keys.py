@@ -78,9 +78,11 @@ def test_machine_envelope_keys_match_the_vector(api, clean_db) -> None:
     with context.sessions() as session:
         client = session.query(Client).filter_by(name=drone.name).one()
         keys = envelope_keys(
-            context,
             session,
             client,
+            cache=context.envelope_keys,
+            check=context.password_check,
+            vault=context.key_vault,
             password=None,
             hardware=MACHINE["hardware"],
             token_expires_at=0,

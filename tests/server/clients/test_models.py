@@ -10,7 +10,7 @@ from azaion_server.resources.cdn import CdnDocuments
 from azaion_server.resources.entities import Resource
 from azaion_server.resources.policy import owner_nameid
 from azaion_server.resources.settings import ResourceSettings
-from azaion_server.users.entities import Role
+from azaion_server.vocabulary import Role
 from sqlalchemy import false
 
 

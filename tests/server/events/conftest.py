@@ -6,10 +6,10 @@ client cannot follow.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import queue
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,8 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import free_port
-from tests.server.helpers import Api
+from tests.server.helpers import Api, serving
 
 # Short heartbeats: a stream notices revocation and expiry within this.
 PING = 0.2
@@ -46,35 +45,18 @@ class Live:
 @pytest.fixture
 def make_live(make_settings, clean_db) -> Iterator[Callable[..., Live]]:
     """Start apps under uvicorn on free loopback ports; all are stopped after the test."""
-    import uvicorn
     from azaion_server.app import create_app
 
-    started: list[tuple[Any, threading.Thread, httpx.Client]] = []
+    with contextlib.ExitStack() as stack:
 
-    def make(**overrides: Any) -> Live:
-        overrides.setdefault("sse_ping_seconds", PING)
-        app = create_app(make_settings(**overrides))
-        port = free_port()
-        config = uvicorn.Config(
-            app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=1
-        )
-        server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 20
-        while not server.started:
-            assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-            time.sleep(0.02)
-        http = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10)
-        started.append((server, thread, http))
-        return Live(f"http://127.0.0.1:{port}", app, Api(http))
+        def make(**overrides: Any) -> Live:
+            overrides.setdefault("sse_ping_seconds", PING)
+            app = create_app(make_settings(**overrides))
+            url = stack.enter_context(serving(app, timeout_graceful_shutdown=1))
+            http = stack.enter_context(httpx.Client(base_url=url, timeout=10))
+            return Live(url, app, Api(http))
 
-    yield make
-    for server, _thread, http in started:
-        http.close()
-        server.should_exit = True
-    for _, thread, _ in started:
-        thread.join(10)
+        yield make
 
 
 @pytest.fixture

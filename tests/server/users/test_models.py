@@ -1,4 +1,4 @@
-"""User logic below the routes: bootstrap and the hardware binding race."""
+"""User logic below the routes: bootstrap and concurrent creation."""
 
 from __future__ import annotations
 
@@ -7,10 +7,7 @@ from azaion_server.auth.models import PasswordService
 from azaion_server.auth.settings import AuthSettings
 from azaion_server.db import make_sessionmaker
 from azaion_server.users import models
-from azaion_server.users.entities import Role
-from azaion_server.users.exceptions import HardwareMismatch
-
-from tests.server.helpers import HW1, HW2
+from azaion_server.vocabulary import Role
 
 PASSWORDS = PasswordService(AuthSettings(argon2_time_cost=1, argon2_memory_kib=8, argon2_parallelism=1))
 
@@ -29,22 +26,6 @@ def test_bootstrap_with_a_taken_email_creates_nothing(clean_db) -> None:
             session, PASSWORDS, email="root@example.com", password="password-1", role=Role.OPERATOR
         )
         assert not models.bootstrap_admin(session, PASSWORDS, "root@example.com", "password-2")
-
-
-def test_binding_is_first_come(clean_db) -> None:
-    sessions = make_sessionmaker(clean_db)
-    with sessions() as session:
-        user = models.create_user(
-            session, PASSWORDS, email="u@example.com", password="password-1", role=Role.OPERATOR
-        )
-    # Two requests loaded the user unbound; the first binds, the second must lose.
-    with sessions() as first, sessions() as second:
-        mine = first.get(type(user), user.id)
-        theirs = second.get(type(user), user.id)
-        models.bind_hardware(first, mine, HW1)
-        with pytest.raises(HardwareMismatch):
-            models.bind_hardware(second, theirs, HW2)
-        models.bind_hardware(first, mine, HW1)  # the same machine again is fine
 
 
 def test_concurrent_creation_of_one_email(clean_db, monkeypatch: pytest.MonkeyPatch) -> None:

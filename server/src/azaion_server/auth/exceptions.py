@@ -1,4 +1,4 @@
-"""Authentication errors."""
+"""Authentication errors: credentials, throttling, the machine a caller is bound to."""
 
 from __future__ import annotations
 
@@ -23,3 +23,11 @@ class TooManyAttempts(ApiError):
     def __init__(self, retry_after: int) -> None:
         self.retry_after = max(1, retry_after)
         super().__init__(headers={"Retry-After": str(self.retry_after)})
+
+
+class HardwareMismatch(ApiError):
+    """The account is bound to another machine."""
+
+    status = 403
+    code = "HARDWARE_MISMATCH"
+    message = "this account is bound to another device; ask an administrator to reset it"

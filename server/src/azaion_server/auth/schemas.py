@@ -1,19 +1,11 @@
-"""Bodies of `POST /login`."""
+"""Bodies shared by the administration routes of `users` and `clients`."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 
-class LoginRequest(BaseModel):
-    """Email and password; absurdly long values are refused before any hashing."""
+class Success(BaseModel):
+    """An action that has nothing else to say."""
 
-    email: str = Field(min_length=1, max_length=320)
-    # The hard cap of the schema; AZAION_MAX_PASSWORD_LENGTH (lower) is checked in the logic.
-    password: str = Field(min_length=1, max_length=65536)
-
-
-class TokenResponse(BaseModel):
-    """The signed JWT."""
-
-    token: str
+    success: bool = True

@@ -9,8 +9,7 @@ from sqlalchemy import Boolean, ForeignKey, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from azaion_server.db import Base, UTCDateTime, utcnow
-
-CLIENT_NAMEID_PREFIX = "client:"
+from azaion_server.vocabulary import CLIENT_NAMEID_PREFIX
 
 
 class Client(Base):

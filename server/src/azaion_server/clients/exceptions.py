@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from azaion_server.auth.exceptions import InvalidCredentials
-from azaion_server.users.exceptions import UserError
+from azaion_server.errors import BadRequest
 
 
 class HandshakeFailed(InvalidCredentials):
@@ -16,7 +16,7 @@ class HandshakeFailed(InvalidCredentials):
     message = "the machine client handshake failed"
 
 
-class ClientError(UserError):
+class ClientError(BadRequest):
     """A client-administration request that cannot be carried out (answered as a bare 400)."""
 
 

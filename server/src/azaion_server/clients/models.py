@@ -26,18 +26,17 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from azaion_server.auth.models import Throttle
+from azaion_server.auth.models import Attempt, Throttle
 from azaion_server.clients.entities import AuthChallenge, Client
 from azaion_server.clients.exceptions import ClientNameTaken, ClientNotFound, HandshakeFailed
 from azaion_server.clients.keys import KEY_SIZE, KeyVault, SealedKeyError
 from azaion_server.clients.schemas import CLIENT_NAME_PATTERN, Challenge, ClientDetail
 from azaion_server.clients.settings import ClientSettings
 from azaion_server.db import utcnow
-from azaion_server.events.models import record_hardware_reset
 from azaion_server.jwt.models import TokenService
 from azaion_server.licenses.entities import ClientLicense
 from azaion_server.licenses.models import info
-from azaion_server.users.entities import Role
+from azaion_server.vocabulary import ChangeLog, Role
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +68,12 @@ def get_client(session: Session, name: str) -> Client:
     if client is None:
         raise ClientNotFound()
     return client
+
+
+def find_enabled_client(session: Session, client_id: int) -> Client | None:
+    """The enabled client with this id, if any (the `CallerDirectory` lookup of kind `client`)."""
+    client = session.get(Client, client_id)
+    return client if client is not None and client.enabled else None
 
 
 def list_clients(session: Session) -> list[ClientDetail]:
@@ -103,11 +108,11 @@ def set_enabled(session: Session, name: str, enabled: bool) -> Client:
     return client
 
 
-def reset_hardware(session: Session, name: str) -> None:
+def reset_hardware(session: Session, changes: ChangeLog, name: str) -> None:
     """Unbind a client from its machine; the next download binds the machine it comes from."""
     client = get_client(session, name)
     client.hardware_hash = None
-    record_hardware_reset(session, client)
+    changes.hardware_reset(session, client)
     session.commit()
     log.info("machine client %s unbound from its hardware", client.id)
 
@@ -145,7 +150,7 @@ class Handshake:
 
     def _fail(self, session: Session, name: str, address: str | None, why: str) -> HandshakeFailed:
         session.rollback()
-        self._throttle.record_failure(session, name, address, kind="client")
+        self._throttle.record_failure(session, Attempt("client", name, address))
         log.info("machine client handshake refused (%s)", why)
         return HandshakeFailed()
 
@@ -157,7 +162,7 @@ class Handshake:
 
     def challenge(self, session: Session, name: str, address: str | None) -> Challenge:
         """A fresh challenge for the client `name`; HandshakeFailed when there is no such client."""
-        self._throttle.check(session, name, address, kind="client")
+        self._throttle.check(session, Attempt("client", name, address))
         client = self._client(session, name)
         if client is None:
             raise self._fail(session, name, address, "unknown or disabled client")
@@ -199,7 +204,7 @@ class Handshake:
         address: str | None,
     ) -> tuple[str, int]:
         """A session token and its lifetime in seconds, or HandshakeFailed."""
-        self._throttle.check(session, name, address, kind="client")
+        self._throttle.check(session, Attempt("client", name, address))
         challenge = session.get(AuthChallenge, challenge_id)
         if challenge is None:
             raise self._fail(session, name, address, "unknown or used challenge")
@@ -225,7 +230,7 @@ class Handshake:
             raise self._fail(session, name, address, "stored key does not open") from None
         if not hmac.compare_digest(answer, expected_answer(key, challenge.text, challenge.iv)):
             raise self._fail(session, name, address, "wrong answer")
-        self._throttle.clear(session, name, kind="client")
+        self._throttle.clear(session, Attempt("client", name, address))
         session.commit()
         granted = min(duration, self._max_session)
         token = self._tokens.sign(

@@ -5,9 +5,13 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
+from azaion_server.auth.deps import ApiAdmin
+from azaion_server.auth.routes import OpaqueErrorsRoute
+from azaion_server.auth.schemas import Success
 from azaion_server.clients import models
+from azaion_server.clients.deps import Handshakes, Vault
 from azaion_server.clients.schemas import (
     AuthRequest,
     ChallengeResponse,
@@ -20,13 +24,10 @@ from azaion_server.clients.schemas import (
     VerifyRequest,
     VerifyResponse,
 )
-from azaion_server.deps import ContextDep, SessionDep
+from azaion_server.deps import Changes, ClientAddress, SessionDep
 from azaion_server.licenses import models as licenses
 from azaion_server.licenses.schemas import LicenseInfo, LicenseUpdate
-from azaion_server.users.deps import ApiAdmin
-from azaion_server.users.entities import Role
-from azaion_server.users.routes import OpaqueErrorsRoute
-from azaion_server.users.schemas import Success
+from azaion_server.vocabulary import Role
 
 router = APIRouter(prefix="/clients", tags=["clients"], route_class=OpaqueErrorsRoute)
 auth_router = APIRouter(tags=["auth"])
@@ -37,16 +38,10 @@ _HANDSHAKE_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _address(request: Request) -> str | None:
-    return request.client.host if request.client else None
-
-
 @router.post("", response_model=ClientCreated, status_code=201)
-def create_client(
-    body: ClientCreate, _admin: ApiAdmin, context: ContextDep, session: SessionDep
-) -> ClientCreated:
+def create_client(body: ClientCreate, _admin: ApiAdmin, vault: Vault, session: SessionDep) -> ClientCreated:
     """Register a machine client; the answer holds its key, which is never shown again."""
-    client, key = models.create_client(session, context.key_vault, name=body.client_name, role=body.role)
+    client, key = models.create_client(session, vault, name=body.client_name, role=body.role)
     return ClientCreated(client_name=client.name, role=Role(client.role), key=base64.b64encode(key).decode())
 
 
@@ -75,9 +70,11 @@ def set_license(
 
 
 @router.delete("/{client_name}/hardware", response_model=Success)
-def reset_hardware(client_name: ClientName, _admin: ApiAdmin, session: SessionDep) -> Success:
+def reset_hardware(
+    client_name: ClientName, _admin: ApiAdmin, changes: Changes, session: SessionDep
+) -> Success:
     """Unbind a client from its machine, so that it can run on another one."""
-    models.reset_hardware(session, client_name)
+    models.reset_hardware(session, changes, client_name)
     return Success()
 
 
@@ -89,24 +86,24 @@ def delete_client(client_name: ClientName, _admin: ApiAdmin, session: SessionDep
 
 
 @auth_router.post("/auth", response_model=ChallengeResponse, responses=_HANDSHAKE_ERRORS)
-def auth(body: AuthRequest, request: Request, context: ContextDep, session: SessionDep) -> ChallengeResponse:
+def auth(
+    body: AuthRequest, address: ClientAddress, handshake: Handshakes, session: SessionDep
+) -> ChallengeResponse:
     """Start a machine client's handshake: a challenge to encrypt with its key."""
-    return ChallengeResponse(
-        challenge=context.handshake.challenge(session, body.client_name, _address(request))
-    )
+    return ChallengeResponse(challenge=handshake.challenge(session, body.client_name, address))
 
 
 @auth_router.post("/auth_verify", response_model=VerifyResponse, responses=_HANDSHAKE_ERRORS)
 def auth_verify(
-    body: VerifyRequest, request: Request, context: ContextDep, session: SessionDep
+    body: VerifyRequest, address: ClientAddress, handshake: Handshakes, session: SessionDep
 ) -> VerifyResponse:
     """Finish the handshake: the encrypted challenge for a session token."""
-    token, duration = context.handshake.verify(
+    token, duration = handshake.verify(
         session,
         name=body.client_name,
         challenge_id=body.id,
         duration=body.duration,
         encrypted_text=body.encrypted_text,
-        address=_address(request),
+        address=address,
     )
     return VerifyResponse(session=Session(token=token, duration=duration))

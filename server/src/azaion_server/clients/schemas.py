@@ -9,7 +9,7 @@ from fastapi import Path
 from pydantic import BaseModel, Field
 
 from azaion_server.licenses.schemas import LicenseInfo
-from azaion_server.users.entities import Role
+from azaion_server.vocabulary import Role
 
 # Letters, digits, `.`, `_` and `-`, starting with a letter or digit: the name is a path segment,
 # a token claim and the envelope identity, and must mean the same in each.

@@ -10,6 +10,7 @@ transaction sends a `NOTIFY`, which PostgreSQL delivers at commit to every insta
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import zlib
 from dataclasses import dataclass
@@ -18,20 +19,32 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from azaion_server.callers import Caller
 from azaion_server.db import utcnow
 from azaion_server.events.entities import Event, EventStream
 from azaion_server.events.exceptions import TooManyStreams
-from azaion_server.resources.entities import Resource
-from azaion_server.resources.policy import may_read, owner_nameid
-from azaion_server.resources.schemas import ResourceOut
-from azaion_server.users.entities import Role
+from azaion_server.vocabulary import (
+    HARDWARE_RESET,
+    RESOURCE_CREATED,
+    RESOURCE_DELETED,
+    RESOURCE_PUBLISHED,
+    RESOURCE_UPDATED,
+    Caller,
+    ResourceChange,
+    Role,
+    may_read,
+)
 
-RESOURCE_CREATED = "resource.created"
-RESOURCE_UPDATED = "resource.updated"
-RESOURCE_DELETED = "resource.deleted"
-RESOURCE_PUBLISHED = "resource.published"
-HARDWARE_RESET = "user.hardware_reset"
+__all__ = [
+    "HARDWARE_RESET",
+    "RESOURCE_CREATED",
+    "RESOURCE_DELETED",
+    "RESOURCE_PUBLISHED",
+    "RESOURCE_UPDATED",
+    "EventLog",
+    "Viewer",
+    "record_hardware_reset",
+    "record_resource_event",
+]
 
 CHANNEL = "azaion_events"
 # Set in `session.info` by a transaction that recorded an event; `AppContext` wakes this
@@ -58,29 +71,10 @@ def _record(session: Session, event: Event) -> Event:
     return event
 
 
-def record_resource_event(
-    session: Session,
-    type_: str,
-    resource: Resource,
-    *,
-    was_published: bool | None = None,
-    was_alive: bool | None = None,
-) -> Event:
-    """Record a change of `resource` (flushed, in its new state); `was_*` is its state before
-    (None for a resource that did not exist)."""
-    return _record(
-        session,
-        Event(
-            type=type_,
-            folder=resource.folder,
-            owner=owner_nameid(resource),
-            published=resource.published,
-            alive=resource.alive,
-            was_published=was_published,
-            was_alive=was_alive,
-            payload={"resource": ResourceOut.of(resource).model_dump()},
-        ),
-    )
+def record_resource_event(session: Session, change: ResourceChange) -> Event:
+    """Record a change of a resource, with what deciding who may see it needs."""
+    # The change's fields are the event's columns, one for one.
+    return _record(session, Event(**dataclasses.asdict(change)))
 
 
 def record_hardware_reset(session: Session, caller: Caller) -> Event:
@@ -92,6 +86,21 @@ def record_hardware_reset(session: Session, caller: Caller) -> Event:
         payload = {"user_id": caller.id, "email": caller.identity}
     payload["nameid"] = caller.nameid
     return _record(session, Event(type=HARDWARE_RESET, subject=caller.nameid, payload=payload))
+
+
+class EventLog:
+    """The `ChangeLog` of the server: changes become rows of the `events` table."""
+
+    def __repr__(self) -> str:
+        return "EventLog()"
+
+    def hardware_reset(self, session: Session, caller: Caller) -> None:
+        """Record that a caller's hardware binding was reset."""
+        record_hardware_reset(session, caller)
+
+    def resource_changed(self, session: Session, change: ResourceChange) -> None:
+        """Record a change of a resource."""
+        record_resource_event(session, change)
 
 
 def message(event: Event) -> dict[str, Any]:

@@ -9,30 +9,31 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated, Any
 
 import anyio
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Depends, Header, Query
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
-from azaion_server.auth.deps import load_caller
-from azaion_server.callers import Caller
-from azaion_server.deps import ContextDep
-from azaion_server.errors import MAX_ID, BadRequest
+from azaion_server.auth.deps import Callers
+from azaion_server.auth.models import CallerDirectory, authenticate
+from azaion_server.deps import Sessions, provide
+from azaion_server.errors import BadRequest
 from azaion_server.events import models
 from azaion_server.events.entities import Event
-from azaion_server.jwt.deps import BearerCredentials
+from azaion_server.events.hub import EventHub
+from azaion_server.events.settings import EventSettings
+from azaion_server.jwt.deps import BearerCredentials, Tokens
 from azaion_server.jwt.exceptions import InvalidToken
-from azaion_server.jwt.models import is_revoked
+from azaion_server.jwt.models import TokenService
 from azaion_server.jwt.schemas import TokenClaims
+from azaion_server.licenses.deps import Licensing
 from azaion_server.licenses.models import get_license, licensed_folders
-from azaion_server.users.entities import Role
-
-if TYPE_CHECKING:
-    from azaion_server.context import AppContext
+from azaion_server.licenses.settings import LicenseSettings
+from azaion_server.vocabulary import MAX_ID, Caller, Role
 
 log = logging.getLogger(__name__)
 
@@ -42,26 +43,52 @@ router = APIRouter(tags=["events"])
 BATCH = 200
 
 
+@dataclass(frozen=True)
+class Streaming:
+    """What a stream needs: sessions of its own (it outlives the request's), the token and caller
+    checks, the hub that wakes it, and the settings."""
+
+    sessions: sessionmaker[Any]
+    tokens: TokenService
+    callers: CallerDirectory
+    hub: EventHub
+    settings: EventSettings
+    licences: LicenseSettings
+
+
+def get_streaming(
+    sessions: Sessions,
+    tokens: Tokens,
+    callers: Callers,
+    hub: Annotated[EventHub, Depends(provide(EventHub))],
+    settings: Annotated[EventSettings, Depends(provide(EventSettings))],
+    licences: Licensing,
+) -> Streaming:
+    """The services of `GET /events` (a dependency)."""
+    return Streaming(sessions, tokens, callers, hub, settings, licences)
+
+
 @dataclass
 class Subscription:
-    """One open stream: whose, from which id, and its lease."""
+    """One open stream: whose (its token), from which id, and its lease."""
 
+    token: str
     claims: TokenClaims
     viewer: models.Viewer
     last_id: int
     lease_id: int
 
 
-def _viewer(context: AppContext, session: Session, caller: Caller) -> models.Viewer:
+def _viewer(context: Streaming, session: Session, caller: Caller) -> models.Viewer:
     folders = None
     if caller.role == Role.OPERATOR.value:
-        folders = licensed_folders(get_license(session, caller), context.settings.licenses)
+        folders = licensed_folders(get_license(session, caller), context.licences)
     return models.Viewer(nameid=caller.nameid, role=caller.role, folders=folders)
 
 
-def _lease_seconds(context: AppContext) -> float:
+def _lease_seconds(context: Streaming) -> float:
     # Three missed heartbeats (and never under 5 s): a dead instance's leases run out soon.
-    return max(5.0, 3 * context.settings.events.sse_ping_seconds)
+    return max(5.0, 3 * context.settings.sse_ping_seconds)
 
 
 def _parse_last_id(value: str | None) -> int | None:
@@ -73,16 +100,12 @@ def _parse_last_id(value: str | None) -> int | None:
     return int(value)
 
 
-def subscribe(context: AppContext, token: str | None, last_id: int | None) -> Subscription:
+def subscribe(context: Streaming, token: str | None, last_id: int | None) -> Subscription:
     """Check the token, take a stream lease, and fix where the stream starts (in a thread)."""
-    if token is None:
-        raise InvalidToken()
-    claims = context.tokens.decode(token)
-    settings = context.settings.events
+    settings = context.settings
     with context.sessions() as session:
-        if is_revoked(session, claims.jti):
-            raise InvalidToken()
-        caller = load_caller(session, claims)
+        claims, caller = authenticate(session, context.tokens, context.callers, token)
+        assert token is not None  # authenticate refuses a missing token
         viewer = _viewer(context, session, caller)
         models.prune_events(session, settings.events_retention_seconds)
         start = models.latest_id(session) if last_id is None else last_id
@@ -92,41 +115,39 @@ def subscribe(context: AppContext, token: str | None, last_id: int | None) -> Su
             limit=settings.sse_max_streams_per_user,
             lease_seconds=_lease_seconds(context),
         )
-    return Subscription(claims=claims, viewer=viewer, last_id=start, lease_id=lease)
+    return Subscription(token=token, claims=claims, viewer=viewer, last_id=start, lease_id=lease)
 
 
-def _refresh(context: AppContext, subscription: Subscription) -> models.Viewer | None:
+def _refresh(context: Streaming, subscription: Subscription) -> models.Viewer | None:
     """At a heartbeat: the caller's current view, or None when its token no longer holds."""
     with context.sessions() as session:
-        if is_revoked(session, subscription.claims.jti):
-            return None
         try:
-            caller = load_caller(session, subscription.claims)
+            _claims, caller = authenticate(session, context.tokens, context.callers, subscription.token)
         except InvalidToken:
             return None
         models.renew_stream(session, subscription.lease_id, _lease_seconds(context))
         return _viewer(context, session, caller)
 
 
-def _read(context: AppContext, last_id: int) -> list[Event]:
+def _read(context: Streaming, last_id: int) -> list[Event]:
     with context.sessions() as session:
         return models.events_after(session, last_id, BATCH)
 
 
-def _close(context: AppContext, lease_id: int) -> None:
+def _close(context: Streaming, lease_id: int) -> None:
     with context.sessions() as session:
         models.close_stream(session, lease_id)
 
 
-async def stream(context: AppContext, subscription: Subscription) -> AsyncIterator[ServerSentEvent]:
+async def stream(context: Streaming, subscription: Subscription) -> AsyncIterator[ServerSentEvent]:
     """Events after `subscription.last_id` that its caller may see, then new ones as they come.
 
     Ends when the token expires, is revoked, or its caller is deleted or disabled (checked at
     every heartbeat), and when the client goes away.
     """
-    ping = context.settings.events.sse_ping_seconds
+    ping = context.settings.sse_ping_seconds
     expires = float(subscription.claims.exp)
-    waiter = context.events.subscribe()
+    waiter = context.hub.subscribe()
     viewer = subscription.viewer
     try:
         yield ServerSentEvent(comment="connected")
@@ -159,7 +180,7 @@ async def stream(context: AppContext, subscription: Subscription) -> AsyncIterat
         # The database went away: end the stream; the client resumes with Last-Event-ID.
         log.warning("event stream ended: %s", type(e).__name__)
     finally:
-        context.events.unsubscribe(waiter)
+        context.hub.unsubscribe(waiter)
         with anyio.CancelScope(shield=True):
             try:
                 await run_in_threadpool(_close, context, subscription.lease_id)
@@ -178,7 +199,7 @@ async def stream(context: AppContext, subscription: Subscription) -> AsyncIterat
     },
 )
 async def events(
-    context: ContextDep,
+    context: Annotated[Streaming, Depends(get_streaming)],
     credentials: BearerCredentials,
     last_event_id: Annotated[str | None, Query(description="resume after this event id")] = None,
     last_event_id_header: Annotated[str | None, Header(alias="Last-Event-ID")] = None,

@@ -7,9 +7,8 @@ from typing import Annotated
 from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from azaion_server.deps import ContextDep, SessionDep
-from azaion_server.jwt.exceptions import InvalidToken
-from azaion_server.jwt.models import is_revoked
+from azaion_server.deps import SessionDep, provide
+from azaion_server.jwt.models import TokenService, check_token
 from azaion_server.jwt.schemas import TokenClaims
 
 # auto_error=False: a missing header must answer our JSON 401, not FastAPI's own 403.
@@ -17,16 +16,12 @@ _bearer = HTTPBearer(auto_error=False, description="The token of `POST /login`")
 
 
 BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+Tokens = Annotated[TokenService, Depends(provide(TokenService))]
 
 
-def get_claims(context: ContextDep, session: SessionDep, credentials: BearerCredentials) -> TokenClaims:
+def get_claims(tokens: Tokens, session: SessionDep, credentials: BearerCredentials) -> TokenClaims:
     """Check the bearer token (signature, expiry, audience, issuer, claims, revocation)."""
-    if credentials is None:
-        raise InvalidToken()
-    claims = context.tokens.decode(credentials.credentials)
-    if is_revoked(session, claims.jti):
-        raise InvalidToken()
-    return claims
+    return check_token(session, tokens, credentials.credentials if credentials is not None else None)
 
 
 ClaimsDep = Annotated[TokenClaims, Depends(get_claims)]

@@ -84,6 +84,19 @@ class TokenService:
         return claims
 
 
+def check_token(session: Session, tokens: TokenService, token: str | None) -> TokenClaims:
+    """The token check of every route and of the event stream: present, valid, not revoked.
+
+    InvalidToken otherwise, without saying what was wrong.
+    """
+    if token is None:
+        raise InvalidToken()
+    claims = tokens.decode(token)
+    if is_revoked(session, claims.jti):
+        raise InvalidToken()
+    return claims
+
+
 def is_revoked(session: Session, jti: str) -> bool:
     """True once `POST /logout` revoked the token with this `jti`."""
     return session.get(RevokedToken, jti) is not None

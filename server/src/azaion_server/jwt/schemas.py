@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-from azaion_server.errors import MAX_ID
-
-CLIENT_PREFIX = "client:"
+from azaion_server.vocabulary import CLIENT_NAMEID_PREFIX, MAX_ID
 
 
 def _id_of(text: str) -> int:
@@ -36,13 +34,13 @@ class TokenClaims(BaseModel):
     @property
     def kind(self) -> str:
         """`user` or `client`, from the form of `nameid`."""
-        return "client" if self.nameid.startswith(CLIENT_PREFIX) else "user"
+        return "client" if self.nameid.startswith(CLIENT_NAMEID_PREFIX) else "user"
 
     @property
     def subject_id(self) -> int:
         """The id in `nameid` (of the users or the clients table); ValueError when malformed."""
         if self.kind == "client":
-            return _id_of(self.nameid[len(CLIENT_PREFIX) :])
+            return _id_of(self.nameid[len(CLIENT_NAMEID_PREFIX) :])
         return _id_of(self.nameid)
 
     @property

@@ -6,12 +6,12 @@ import datetime as dt
 
 from sqlalchemy.orm import Session
 
-from azaion_server.callers import Caller
 from azaion_server.db import utcnow
 from azaion_server.licenses.entities import ClientLicense, License
 from azaion_server.licenses.exceptions import FolderNotLicensed, LicenseExpired, LicenseRequired
 from azaion_server.licenses.schemas import LicenseInfo, LicenseUpdate
 from azaion_server.licenses.settings import LicenseSettings
+from azaion_server.vocabulary import Caller
 
 AnyLicense = License | ClientLicense
 

@@ -5,25 +5,24 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from azaion_server.auth.deps import CurrentCaller
-from azaion_server.deps import ContextDep
+from azaion_server.auth.models import check_hardware
 from azaion_server.licenses import models
-from azaion_server.licenses.deps import CallerLicense
+from azaion_server.licenses.deps import CallerLicense, Licensing
 from azaion_server.licenses.schemas import LicenseInfo, ValidateRequest, ValidateResponse
-from azaion_server.users.models import check_hardware
 
 router = APIRouter(prefix="/license", tags=["license"])
 
 
 @router.post("/validate", response_model=ValidateResponse)
 def validate(
-    body: ValidateRequest, caller: CurrentCaller, licence: CallerLicense, context: ContextDep
+    body: ValidateRequest, caller: CurrentCaller, licence: CallerLicense, settings: Licensing
 ) -> ValidateResponse:
     """Check that the caller's licence is current, from the machine it is bound to.
 
     Checking binds nothing: the first download binds the machine.
     """
     check_hardware(caller, body.hardware)
-    current = models.check_license(licence, context.settings.licenses)
+    current = models.check_license(licence, settings)
     return ValidateResponse(plan=current.plan, expires_at=current.expires_at, folders=current.folders)
 
 

@@ -8,7 +8,7 @@ import yaml
 
 from azaion_server.resources.exceptions import ResourceNotFound
 from azaion_server.resources.settings import ResourceSettings
-from azaion_server.users.entities import UPLOADER_ROLE_VALUES, Role
+from azaion_server.vocabulary import UPLOADER_ROLE_VALUES, Role
 
 log = logging.getLogger(__name__)
 

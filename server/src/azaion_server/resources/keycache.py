@@ -10,6 +10,11 @@ and the hardware. A password change (a new hash) or a re-registered client (a ne
 therefore misses; a revoked token or a deleted caller never gets this far, since the token and
 the caller are checked on every request before this cache is asked. An entry lives as long as
 the token that made it, and at most AZAION_PASSWORD_CACHE_SECONDS.
+
+It is the only cache on that path: a hit skips the password check altogether, a miss runs the
+one throttled check (`auth.models.PasswordCheck`). The map itself is `cachetools.TLRUCache`,
+whose per-entry expiry fits "as long as the token" (a `TTLCache` has one lifetime for all);
+cachetools is not thread-safe, hence the lock.
 """
 
 from __future__ import annotations
@@ -20,9 +25,20 @@ import secrets
 import struct
 import threading
 import time
-from collections import OrderedDict
+from typing import NamedTuple
+
+from cachetools import TLRUCache
 
 from azaion_server.envelope import EnvelopeKeys
+
+
+class _Entry(NamedTuple):
+    keys: EnvelopeKeys
+    expires: float  # time.monotonic()
+
+
+def _expiry(_slot: bytes, entry: _Entry, _now: float) -> float:
+    return entry.expires
 
 
 class EnvelopeKeyCache:
@@ -33,14 +49,16 @@ class EnvelopeKeyCache:
     def __init__(self, max_seconds: int) -> None:
         self.max_seconds = max_seconds
         self._secret = secrets.token_bytes(32)
-        self._entries: OrderedDict[bytes, tuple[EnvelopeKeys, float]] = OrderedDict()
+        self._entries: TLRUCache[bytes, _Entry] = TLRUCache(maxsize=self.MAX_ENTRIES, ttu=_expiry)
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
-        return f"EnvelopeKeyCache(entries={len(self._entries)}, max_seconds={self.max_seconds})"
+        return f"EnvelopeKeyCache(entries={len(self)}, max_seconds={self.max_seconds})"
 
     def __len__(self) -> int:
-        return len(self._entries)
+        with self._lock:
+            self._entries.expire()
+            return len(self._entries)
 
     def slot(self, *parts: bytes) -> bytes:
         """The entry name for these inputs (each length-prefixed, so no two lists collide)."""
@@ -51,12 +69,7 @@ class EnvelopeKeyCache:
         """The keys remembered under `slot`, unless they expired."""
         with self._lock:
             entry = self._entries.get(slot)
-            if entry is None:
-                return None
-            if entry[1] <= time.monotonic():
-                del self._entries[slot]
-                return None
-            return entry[0]
+        return entry.keys if entry is not None else None
 
     def put(self, slot: bytes, keys: EnvelopeKeys, token_expires_at: float) -> None:
         """Remember `keys` until the token expires (a Unix time), at most `max_seconds`."""
@@ -64,7 +77,4 @@ class EnvelopeKeyCache:
         if ttl <= 0:
             return
         with self._lock:
-            self._entries[slot] = (keys, time.monotonic() + ttl)
-            self._entries.move_to_end(slot)
-            while len(self._entries) > self.MAX_ENTRIES:
-                self._entries.popitem(last=False)
+            self._entries[slot] = _Entry(keys, time.monotonic() + ttl)

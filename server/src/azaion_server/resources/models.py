@@ -1,45 +1,49 @@
 """Who may read what, reading a resource into its envelope, storing uploads, publishing, soft deletes.
 
-Every change of a resource records its event (`events.models`) in the same transaction.
+Every change of a resource records its event in the same transaction, through the `ChangeLog`
+it is given (`events.models.EventLog`). Every function takes the services it uses.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import TYPE_CHECKING
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, or_, select, true
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
-from azaion_server.auth.exceptions import InvalidCredentials
-from azaion_server.callers import Caller
-from azaion_server.clients.keys import SealedKeyError
+from azaion_server.auth.models import Attempt, PasswordCheck, bind_hardware
+from azaion_server.clients.entities import Client
+from azaion_server.clients.keys import KeyVault, SealedKeyError
 from azaion_server.db import utcnow
 from azaion_server.envelope import EnvelopeKeys, derive_keys, seal, user_keys
 from azaion_server.errors import BadRequest, Forbidden, Internal
-from azaion_server.events.models import (
+from azaion_server.licenses.models import check_license, get_license
+from azaion_server.licenses.settings import LicenseSettings
+from azaion_server.names import RESERVED_FOLDER, check_name
+from azaion_server.resources.cdn import CDN_FILE, CdnDocuments
+from azaion_server.resources.entities import Resource
+from azaion_server.resources.exceptions import ResourceNotFound
+from azaion_server.resources.keycache import EnvelopeKeyCache
+from azaion_server.resources.multipart import UploadForm
+from azaion_server.resources.patterns import check_pattern, deadline, first_matches
+from azaion_server.resources.policy import can_read, is_owner, owner_nameid
+from azaion_server.resources.schemas import ResourceOut, ResourceQuery
+from azaion_server.resources.storage import Storage
+from azaion_server.users.entities import User
+from azaion_server.vocabulary import (
+    ADMIN_ROLE_VALUES,
     RESOURCE_CREATED,
     RESOURCE_DELETED,
     RESOURCE_PUBLISHED,
     RESOURCE_UPDATED,
-    record_resource_event,
+    Caller,
+    ChangeLog,
+    ResourceChange,
+    Role,
 )
-from azaion_server.licenses.models import check_license, get_license
-from azaion_server.names import RESERVED_FOLDER, check_name
-from azaion_server.resources.cdn import CDN_FILE
-from azaion_server.resources.entities import Resource
-from azaion_server.resources.exceptions import ResourceNotFound
-from azaion_server.resources.multipart import UploadForm
-from azaion_server.resources.patterns import check_pattern, deadline, first_matches
-from azaion_server.resources.policy import can_read, is_owner
-from azaion_server.resources.schemas import ResourceQuery
-from azaion_server.users.entities import ADMIN_ROLE_VALUES, Role, User
-from azaion_server.users.models import bind_hardware
-
-if TYPE_CHECKING:
-    from azaion_server.context import AppContext
 
 log = logging.getLogger(__name__)
 
@@ -76,20 +80,46 @@ def _timestamp(value: float) -> dt.datetime:
         raise BadRequest("timestamp out of range") from e
 
 
+def _record(
+    changes: ChangeLog,
+    session: Session,
+    type_: str,
+    resource: Resource,
+    *,
+    was_published: bool | None,
+    was_alive: bool | None,
+) -> None:
+    """Record a change of `resource` (flushed, in its new state); `was_*` is its state before
+    (None for a resource that did not exist)."""
+    changes.resource_changed(
+        session,
+        ResourceChange(
+            type=type_,
+            folder=resource.folder,
+            owner=owner_nameid(resource),
+            published=resource.published,
+            alive=resource.alive,
+            was_published=was_published,
+            was_alive=was_alive,
+            payload={"resource": ResourceOut.of(resource).model_dump()},
+        ),
+    )
+
+
 def _licence_for(
-    context: AppContext, session: Session, caller: Caller, folder: str | None
+    licences: LicenseSettings, session: Session, caller: Caller, folder: str | None
 ) -> list[str] | None:
     """An Operator's licensed folders (checked: current, covering `folder`); None for other roles."""
     if caller.role != Role.OPERATOR.value:
         return None
-    return check_license(get_license(session, caller), context.settings.licenses, folder).folders
+    return check_license(get_license(session, caller), licences, folder).folders
 
 
 def list_resources(
-    context: AppContext, session: Session, caller: Caller, query: ResourceQuery
+    licences: LicenseSettings, session: Session, caller: Caller, query: ResourceQuery
 ) -> list[Resource]:
     """The resources `caller` may read that match `query`, newest modification first."""
-    conditions = [visible_to(caller, _licence_for(context, session, caller, query.folder))]
+    conditions = [visible_to(caller, _licence_for(licences, session, caller, query.folder))]
     if query.id is not None:
         conditions.append(Resource.id == query.id)
     if query.folder is not None:
@@ -116,9 +146,7 @@ def list_resources(
         rows = session.execute(names.execution_options(yield_per=_NAME_BATCH))
         ids = first_matches(rows, pattern, count)
         rows.close()
-        found = (
-            {r.id: r for r in session.scalars(select(Resource).where(Resource.id.in_(ids)))} if ids else {}
-        )
+        found = {r.id: r for r in session.scalars(select(Resource).where(Resource.id.in_(ids)))} if ids else {}
     return [found[i] for i in ids if i in found]
 
 
@@ -128,35 +156,25 @@ def _find(session: Session, folder: str, name: str, *, for_update: bool = False)
 
 
 def resource_info(
-    context: AppContext, session: Session, caller: Caller, *, folder: str, name: str
+    licences: LicenseSettings, session: Session, caller: Caller, *, folder: str, name: str
 ) -> Resource:
     """One resource's metadata, under the same licence and visibility rules as its bytes."""
     check_name(folder)
     check_name(name)
-    _licence_for(context, session, caller, folder)
+    _licence_for(licences, session, caller, folder)
     resource = _find(session, folder, name)
     if resource is None or not can_read(caller, resource):
         raise ResourceNotFound()
     return resource
 
 
-def check_password(
-    context: AppContext, session: Session, user: User, password: str, address: str | None
-) -> None:
-    """InvalidCredentials unless `password` is the user's; failures count towards throttling."""
-    if context.passwords.is_cached(user, password):
-        return
-    context.throttle.check(session, user.email, address)
-    if not context.passwords.verify_user(user, password):
-        context.throttle.record_failure(session, user.email, address)
-        raise InvalidCredentials("wrong password")
-
-
 def envelope_keys(
-    context: AppContext,
     session: Session,
     caller: Caller,
     *,
+    cache: EnvelopeKeyCache,
+    check: PasswordCheck,
+    vault: KeyVault,
     password: str | None,
     hardware: str,
     token_expires_at: float,
@@ -164,10 +182,9 @@ def envelope_keys(
 ) -> EnvelopeKeys:
     """The caller's envelope keys on `hardware`, from the cache when a download made them already.
 
-    A user proves its password (argon2, throttled) on a miss; a machine client proved its key
+    A user proves its password (the one throttled check) on a miss; a machine client proved its key
     in the handshake, and the server opens its stored copy.
     """
-    cache = context.envelope_keys
     if isinstance(caller, User):
         if password is None:
             raise BadRequest("password: field required")
@@ -180,15 +197,16 @@ def envelope_keys(
         )
         keys = cache.get(slot)
         if keys is None:
-            check_password(context, session, caller, password, address)
+            check.check(session, Attempt("email", caller.email, address), caller, password)
             keys = user_keys(caller.email, password, hardware)
             cache.put(slot, keys, token_expires_at)
         return keys
+    assert isinstance(caller, Client)  # a caller is a user or a machine client
     slot = cache.slot(b"client", caller.nameid.encode(), caller.sealed_key, hardware.encode())
     keys = cache.get(slot)
     if keys is None:
         try:
-            secret = context.key_vault.open(caller.name, caller.sealed_key)
+            secret = vault.open(caller.name, caller.sealed_key)
         except SealedKeyError as e:
             log.error(
                 "the key of machine client %s does not open: AZAION_CLIENT_KEY_SECRET changed?", caller.id
@@ -200,10 +218,15 @@ def envelope_keys(
 
 
 def load_resource(
-    context: AppContext,
     session: Session,
     caller: Caller,
     *,
+    cache: EnvelopeKeyCache,
+    check: PasswordCheck,
+    vault: KeyVault,
+    storage: Storage,
+    cdn: CdnDocuments,
+    licences: LicenseSettings,
     folder: str,
     file_name: str,
     password: str | None,
@@ -220,9 +243,11 @@ def load_resource(
     check_name(folder)
     check_name(file_name)
     keys = envelope_keys(
-        context,
         session,
         caller,
+        cache=cache,
+        check=check,
+        vault=vault,
         password=password,
         hardware=hardware,
         token_expires_at=token_expires_at,
@@ -232,13 +257,13 @@ def load_resource(
     if folder == RESERVED_FOLDER:
         if file_name != CDN_FILE:
             raise ResourceNotFound()
-        plaintext = context.cdn.document(caller.role)
+        plaintext = cdn.document(caller.role)
     else:
-        _licence_for(context, session, caller, folder)
+        _licence_for(licences, session, caller, folder)
         resource = _find(session, folder, file_name)
         if resource is None or not can_read(caller, resource):
             raise ResourceNotFound()
-        plaintext = context.storage.read(session, resource)
+        plaintext = storage.read(session, resource)
     return seal(keys, plaintext)
 
 
@@ -254,7 +279,14 @@ def _parse_draft(value: str | None) -> bool:
 
 
 def store_upload(
-    context: AppContext, *, caller: Caller, folder: str, form: UploadForm, replace_only: bool = False
+    sessions: sessionmaker[Any],
+    storage: Storage,
+    changes: ChangeLog,
+    *,
+    caller: Caller,
+    folder: str,
+    form: UploadForm,
+    replace_only: bool = False,
 ) -> Resource:
     """Store an upload as a new resource or a new version of an existing one.
 
@@ -270,7 +302,7 @@ def store_upload(
     # Two first uploads of one name may race: the loser's INSERT fails on the unique
     # constraint and it goes again as an update.
     for attempt in (1, 2):
-        with context.sessions() as session:
+        with sessions() as session:
             resource = _find(session, folder, name, for_update=True)
             now = utcnow()
             created = resource is None
@@ -302,8 +334,9 @@ def store_upload(
                 if attempt == 2:
                     raise
                 continue
-            context.storage.save(session, resource, form.buffer)
-            record_resource_event(
+            storage.save(session, resource, form.buffer)
+            _record(
+                changes,
                 session,
                 RESOURCE_CREATED if created else RESOURCE_UPDATED,
                 resource,
@@ -311,13 +344,15 @@ def store_upload(
                 was_alive=was_alive,
             )
             session.commit()
-        context.storage.after_commit(resource)
+        storage.after_commit(resource)
         log.info("stored %s/%s (%d bytes) as resource %s", folder, name, resource.size, resource.id)
         return resource
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def set_published(session: Session, caller: Caller, *, folder: str, name: str, published: bool) -> Resource:
+def set_published(
+    session: Session, changes: ChangeLog, caller: Caller, *, folder: str, name: str, published: bool
+) -> Resource:
     """Publish or withdraw a resource: its uploader, Admins and ApiAdmins may.
 
     A resource the caller cannot read is not found; one it can read but did not upload is
@@ -334,15 +369,20 @@ def set_published(session: Session, caller: Caller, *, folder: str, name: str, p
         resource.published = published
         resource.modified = utcnow()
         session.flush()
-        record_resource_event(
-            session, RESOURCE_PUBLISHED, resource, was_published=not published, was_alive=resource.alive
+        _record(
+            changes,
+            session,
+            RESOURCE_PUBLISHED,
+            resource,
+            was_published=not published,
+            was_alive=resource.alive,
         )
         log.info("resource %s %s", resource.id, "published" if published else "withdrawn")
     session.commit()
     return resource
 
 
-def soft_delete(session: Session, *, folder: str, name: str) -> Resource:
+def soft_delete(session: Session, changes: ChangeLog, *, folder: str, name: str) -> Resource:
     """Mark a resource dead (`alive = false`); its bytes stay."""
     check_name(folder)
     check_name(name)
@@ -353,8 +393,8 @@ def soft_delete(session: Session, *, folder: str, name: str) -> Resource:
         resource.alive = False
         resource.modified = utcnow()
         session.flush()
-        record_resource_event(
-            session, RESOURCE_DELETED, resource, was_published=resource.published, was_alive=True
+        _record(
+            changes, session, RESOURCE_DELETED, resource, was_published=resource.published, was_alive=True
         )
         log.info("resource %s (%s/%s) deleted", resource.id, folder, name)
     session.commit()

@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from azaion_server.auth.deps import CurrentCaller
-from azaion_server.callers import Caller
-from azaion_server.deps import ContextDep, SessionDep
+from azaion_server.auth.deps import CurrentCaller, PasswordChecks
+from azaion_server.clients.deps import Vault
+from azaion_server.deps import Changes, ClientAddress, SessionDep, Sessions
 from azaion_server.jwt.deps import ClaimsDep
+from azaion_server.licenses.deps import Licensing
 from azaion_server.names import check_upload_folder
 from azaion_server.resources import models
 from azaion_server.resources.bigparts import check_writable
-from azaion_server.resources.deps import ResourceAdmin, Uploader
+from azaion_server.resources.deps import (
+    BigParts,
+    Cdn,
+    KeyCache,
+    ResourceAdmin,
+    ResourceLimits,
+    Stored,
+    Uploader,
+)
 from azaion_server.resources.multipart import read_upload
 from azaion_server.resources.schemas import (
     UPLOAD_OPENAPI,
@@ -29,6 +39,7 @@ from azaion_server.resources.schemas import (
     ResourceResponse,
     Success,
 )
+from azaion_server.vocabulary import Caller
 
 router = APIRouter(prefix="/resources", tags=["resources"])
 
@@ -37,11 +48,11 @@ router = APIRouter(prefix="/resources", tags=["resources"])
 def list_resources(
     query: Annotated[ResourceQuery, Query()],
     caller: CurrentCaller,
-    context: ContextDep,
+    licences: Licensing,
     session: SessionDep,
 ) -> ResourceList:
     """The resources the caller may read, filtered as in the registry API."""
-    results = [ResourceOut.of(r) for r in models.list_resources(context, session, caller, query)]
+    results = [ResourceOut.of(r) for r in models.list_resources(licences, session, caller, query)]
     return ResourceList(results=results, count=len(results))
 
 
@@ -53,32 +64,53 @@ def list_resources(
 def get_resource(
     folder: str,
     body: GetRequest,
-    request: Request,
+    address: ClientAddress,
     claims: ClaimsDep,
     caller: CurrentCaller,
-    context: ContextDep,
+    cache: KeyCache,
+    check: PasswordChecks,
+    vault: Vault,
+    storage: Stored,
+    cdn: Cdn,
+    licences: Licensing,
     session: SessionDep,
 ) -> Response:
     """A resource in the caller's user+hardware envelope; binds the machine on first use."""
     sealed = models.load_resource(
-        context,
         session,
         caller,
+        cache=cache,
+        check=check,
+        vault=vault,
+        storage=storage,
+        cdn=cdn,
+        licences=licences,
         folder=folder,
         file_name=body.file_name,
         password=body.password,
         hardware=body.hardware,
         token_expires_at=float(claims.exp),
-        address=request.client.host if request.client else None,
+        address=address,
     )
     return Response(sealed, media_type="application/octet-stream")
+
+
+@dataclass(frozen=True)
+class Uploads:
+    """What storing an upload needs: sessions of its own, the store, the limits, the change log."""
+
+    sessions: Sessions
+    storage: Stored
+    limits: ResourceLimits
+    changes: Changes
+    big_parts: BigParts
 
 
 async def _upload(
     folder: str,
     request: Request,
     caller: Caller,
-    context: ContextDep,
+    uploads: Uploads,
     session: SessionDep,
     *,
     replace_only: bool,
@@ -87,48 +119,63 @@ async def _upload(
     # The body may take long to arrive: give the connection back to the pool meanwhile (the
     # caller's loaded attributes stay readable).
     await run_in_threadpool(session.close)
-    limit = context.settings.resources.max_upload_bytes
+    limit = uploads.limits.max_upload_bytes
     form = await read_upload(
         request.headers.get("content-type"),
         request.headers.get("content-length"),
         request.stream(),
-        lambda: context.storage.new_buffer(limit),
+        lambda: uploads.storage.new_buffer(limit),
         limit,
     )
     try:
         head = await run_in_threadpool(form.buffer.read_head, 26)
         resource = await run_in_threadpool(
-            models.store_upload, context, caller=caller, folder=folder, form=form, replace_only=replace_only
+            models.store_upload,
+            uploads.sessions,
+            uploads.storage,
+            uploads.changes,
+            caller=caller,
+            folder=folder,
+            form=form,
+            replace_only=replace_only,
         )
     finally:
         form.buffer.discard()
     # The big parts of earlier versions: no small part refers to them any more.
-    await run_in_threadpool(context.big_parts.remove_older_versions, folder, resource.name, head)
+    await run_in_threadpool(uploads.big_parts.remove_older_versions, folder, resource.name, head)
     return ResourceResponse(resource=ResourceOut.of(resource))
 
 
 @router.post("/{folder}", status_code=201, response_model=ResourceResponse, openapi_extra=UPLOAD_OPENAPI)
 async def upload(
-    folder: str, request: Request, caller: Uploader, context: ContextDep, session: SessionDep
+    folder: str,
+    request: Request,
+    caller: Uploader,
+    uploads: Annotated[Uploads, Depends()],
+    session: SessionDep,
 ) -> ResourceResponse:
     """Upload a resource (multipart: file part `data`, optional `category` and `draft`).
 
     An existing name gets a new version, as with `PUT`.
     """
-    return await _upload(folder, request, caller, context, session, replace_only=False)
+    return await _upload(folder, request, caller, uploads, session, replace_only=False)
 
 
 @router.put("/{folder}", response_model=ResourceResponse, openapi_extra=UPLOAD_OPENAPI)
 async def replace(
-    folder: str, request: Request, caller: Uploader, context: ContextDep, session: SessionDep
+    folder: str,
+    request: Request,
+    caller: Uploader,
+    uploads: Annotated[Uploads, Depends()],
+    session: SessionDep,
 ) -> ResourceResponse:
     """Replace the bytes of an existing resource (multipart as for `POST`); 404 when there is none."""
-    return await _upload(folder, request, caller, context, session, replace_only=True)
+    return await _upload(folder, request, caller, uploads, session, replace_only=True)
 
 
 @router.post("/{folder}/{name}/big", response_model=BigUploadGrant)
 def grant_big_upload(
-    folder: str, name: str, body: BigUploadRequest, caller: Uploader, context: ContextDep, session: SessionDep
+    folder: str, name: str, body: BigUploadRequest, caller: Uploader, big_parts: BigParts, session: SessionDep
 ) -> BigUploadGrant:
     """Signed URLs to upload one version's big part of a resource the caller may write.
 
@@ -136,44 +183,44 @@ def grant_big_upload(
     """
     check_writable(session, caller, folder, name)
     session.close()
-    return BigUploadGrant(**context.big_parts.grant(folder, name, body.version, body.size))
+    return BigUploadGrant(**big_parts.grant(folder, name, body.version, body.size))
 
 
 @router.post("/{folder}/{name}/big/complete", response_model=Success)
 def complete_big_upload(
-    folder: str,
-    name: str,
-    body: BigUploadComplete,
-    caller: Uploader,
-    context: ContextDep,
-    session: SessionDep,
+    folder: str, name: str, body: BigUploadComplete, caller: Uploader, big_parts: BigParts, session: SessionDep
 ) -> Success:
     """Complete a multipart upload that `POST .../big` started, from its parts' ETags in order."""
     check_writable(session, caller, folder, name)
     session.close()
-    context.big_parts.complete(folder, name, body.version, body.upload_id, body.etags)
+    big_parts.complete(folder, name, body.version, body.upload_id, body.etags)
     return Success()
 
 
 @router.get("/{folder}/{name}", response_model=ResourceResponse)
 def get_resource_info(
-    folder: str, name: str, caller: CurrentCaller, context: ContextDep, session: SessionDep
+    folder: str, name: str, caller: CurrentCaller, licences: Licensing, session: SessionDep
 ) -> ResourceResponse:
     """One resource's metadata (404 when the caller may not read it)."""
-    resource = models.resource_info(context, session, caller, folder=folder, name=name)
+    resource = models.resource_info(licences, session, caller, folder=folder, name=name)
     return ResourceResponse(resource=ResourceOut.of(resource))
 
 
 @router.post("/{folder}/{name}/publish", response_model=ResourceResponse)
 def publish(
-    folder: str, name: str, body: PublishRequest, caller: Uploader, session: SessionDep
+    folder: str, name: str, body: PublishRequest, caller: Uploader, changes: Changes, session: SessionDep
 ) -> ResourceResponse:
     """Publish (`true`) or withdraw (`false`) a resource: its uploader, Admins, ApiAdmins."""
-    resource = models.set_published(session, caller, folder=folder, name=name, published=body.published)
+    resource = models.set_published(
+        session, changes, caller, folder=folder, name=name, published=body.published
+    )
     return ResourceResponse(resource=ResourceOut.of(resource))
 
 
 @router.delete("/{folder}/{name}", response_model=ResourceResponse)
-def delete_resource(folder: str, name: str, _admin: ResourceAdmin, session: SessionDep) -> ResourceResponse:
+def delete_resource(
+    folder: str, name: str, _admin: ResourceAdmin, changes: Changes, session: SessionDep
+) -> ResourceResponse:
     """Soft delete: the resource is marked dead (`alive = false`), its bytes are kept."""
-    return ResourceResponse(resource=ResourceOut.of(models.soft_delete(session, folder=folder, name=name)))
+    resource = models.soft_delete(session, changes, folder=folder, name=name)
+    return ResourceResponse(resource=ResourceOut.of(resource))

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from azaion_server.errors import MAX_ID
 from azaion_server.licenses.schemas import HARDWARE_PATTERN
 from azaion_server.resources.entities import Resource
+from azaion_server.vocabulary import MAX_ID
 
 
 class GetRequest(BaseModel):

@@ -1,32 +1,14 @@
-"""The `users` table and the roles."""
+"""The `users` table."""
 
 from __future__ import annotations
 
 import datetime as dt
-import enum
 from typing import ClassVar
 
 from sqlalchemy import Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from azaion_server.db import Base, UTCDateTime, utcnow
-
-
-class Role(str, enum.Enum):
-    """The five roles of DESIGN.md; the value is the JWT `role` claim."""
-
-    API_ADMIN = "ApiAdmin"
-    ADMIN = "Admin"
-    RESOURCE_UPLOADER = "ResourceUploader"
-    VALIDATOR = "Validator"
-    OPERATOR = "Operator"
-
-
-UPLOADER_ROLES = frozenset({Role.API_ADMIN, Role.ADMIN, Role.RESOURCE_UPLOADER})
-ADMIN_ROLES = frozenset({Role.API_ADMIN, Role.ADMIN})
-# The same as the strings of the `role` columns and claims, for checks on the hot path.
-UPLOADER_ROLE_VALUES = frozenset(role.value for role in UPLOADER_ROLES)
-ADMIN_ROLE_VALUES = frozenset(role.value for role in ADMIN_ROLES)
 
 
 class User(Base):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from azaion_server.errors import ApiError, BadRequest
+from azaion_server.errors import BadRequest
 
 
 class UserError(BadRequest):
@@ -27,11 +27,3 @@ class WeakPassword(UserError):
 
 class LastApiAdmin(UserError):
     """The change would leave the server with no ApiAdmin."""
-
-
-class HardwareMismatch(ApiError):
-    """The account is bound to another machine."""
-
-    status = 403
-    code = "HARDWARE_MISMATCH"
-    message = "this account is bound to another device; ask an administrator to reset it"

@@ -1,35 +1,57 @@
-"""Users: creation, roles, hardware binding, deletion and the first ApiAdmin."""
+"""Users: logging in, creation, roles, hardware resets, deletion and the first ApiAdmin."""
 
 from __future__ import annotations
 
 import logging
 import re
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from azaion_server.auth.models import PasswordService
-from azaion_server.callers import Caller
-from azaion_server.envelope import normalise_email
-from azaion_server.events.models import record_hardware_reset
+from azaion_server.auth.models import Attempt, PasswordCheck, PasswordService
+from azaion_server.jwt.models import TokenService
 from azaion_server.licenses.entities import License
 from azaion_server.licenses.models import info
-from azaion_server.users.entities import Role, User
+from azaion_server.users.entities import User
 from azaion_server.users.exceptions import (
     EmailTaken,
-    HardwareMismatch,
     InvalidEmail,
     LastApiAdmin,
     UserNotFound,
     WeakPassword,
 )
 from azaion_server.users.schemas import UserDetail
+from azaion_server.vocabulary import ChangeLog, Role, normalise_email
 
 log = logging.getLogger(__name__)
 
 MIN_PASSWORD_LENGTH = 8
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+
+
+def find_user(session: Session, user_id: int) -> User | None:
+    """The user with this id, if any (the `CallerDirectory` lookup of kind `user`)."""
+    return session.get(User, user_id)
+
+
+def login(
+    session: Session,
+    *,
+    check: PasswordCheck,
+    tokens: TokenService,
+    email: str,
+    password: str,
+    address: str | None,
+) -> str:
+    """Check email and password and return a signed token; InvalidCredentials otherwise."""
+    email = normalise_email(email)
+    found = session.scalar(select(User).where(User.email == email))
+    user = check.check(session, Attempt("email", email, address), found, password)
+    if check.passwords.needs_rehash(user.password_hash):
+        user.password_hash = check.passwords.hash(password)
+    session.commit()
+    return tokens.issue(user_id=user.id, email=user.email, role=user.role)
 
 
 def valid_email(email: str) -> str:
@@ -112,41 +134,13 @@ def delete_user(session: Session, user_id: int) -> None:
     log.info("user %s deleted", user_id)
 
 
-def reset_hardware(session: Session, user_id: int) -> None:
+def reset_hardware(session: Session, changes: ChangeLog, user_id: int) -> None:
     """Unbind a user from its machine; the next download binds the machine it comes from."""
     user = get_user(session, user_id)
     user.hardware_hash = None
-    record_hardware_reset(session, user)
+    changes.hardware_reset(session, user)
     session.commit()
     log.info("user %s unbound from its hardware", user_id)
-
-
-def check_hardware(caller: Caller, hardware: str) -> None:
-    """HardwareMismatch when the caller is bound to another machine (an unbound one passes)."""
-    if caller.hardware_hash is not None and caller.hardware_hash != hardware:
-        raise HardwareMismatch()
-
-
-def bind_hardware(session: Session, caller: Caller, hardware: str) -> None:
-    """Bind an unbound user or machine client to `hardware`, or check it is the one it is bound to.
-
-    The conditional UPDATE makes the first binding atomic: of two machines racing to be first,
-    one wins and the other gets HardwareMismatch.
-    """
-    check_hardware(caller, hardware)
-    if caller.hardware_hash is not None:
-        return
-    table = type(caller)
-    session.execute(
-        update(table)
-        .where(table.id == caller.id, table.hardware_hash.is_(None))
-        .values(hardware_hash=hardware)
-    )
-    session.commit()
-    session.refresh(caller)
-    check_hardware(caller, hardware)
-    if caller.hardware_hash == hardware:
-        log.info("%s %s bound to its hardware", caller.kind, caller.id)
 
 
 def bootstrap_admin(session: Session, passwords: PasswordService, email: str, password: str) -> bool:

@@ -1,54 +1,59 @@
-"""User administration, for ApiAdmins: any failure answers 400 BAD_REQUEST and says no more.
-
-Saying why a request failed (no such user, email taken, ...) would let a stolen admin token
-map the user base; the seed's policy is to answer a bare 400. Authentication (401) and
-authorisation (403) are not errors of the request and still answer as such.
-"""
+"""`POST /login`, and user administration for ApiAdmins (any failure answers a bare 400)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
-from typing import Any
+from fastapi import APIRouter
 
-from fastapi import APIRouter, Request, Response
-from fastapi.exceptions import RequestValidationError
-from fastapi.routing import APIRoute
-
-from azaion_server.deps import ContextDep, SessionDep
-from azaion_server.errors import ApiError, BadRequest, Forbidden, Unauthorized
+from azaion_server.auth.deps import ApiAdmin, PasswordChecks, Passwords
+from azaion_server.auth.routes import OpaqueErrorsRoute
+from azaion_server.auth.schemas import Success
+from azaion_server.deps import Changes, ClientAddress, SessionDep
+from azaion_server.jwt.deps import Tokens
 from azaion_server.licenses import models as licenses
 from azaion_server.licenses.schemas import LicenseInfo, LicenseUpdate
 from azaion_server.users import models
-from azaion_server.users.deps import ApiAdmin
-from azaion_server.users.schemas import RoleUpdate, Success, UserCreate, UserDetail, UserId, UserOut
-
-
-class OpaqueErrorsRoute(APIRoute):
-    """A route whose every error but 401/403 becomes a bare 400 BAD_REQUEST."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def opaque(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except (Unauthorized, Forbidden):
-                raise
-            except (ApiError, RequestValidationError) as e:
-                raise BadRequest("request rejected") from e
-
-        return opaque
-
+from azaion_server.users.schemas import (
+    LoginRequest,
+    RoleUpdate,
+    TokenResponse,
+    UserCreate,
+    UserDetail,
+    UserId,
+    UserOut,
+)
 
 router = APIRouter(prefix="/users", tags=["users"], route_class=OpaqueErrorsRoute)
+auth_router = APIRouter(tags=["auth"])
+
+
+@auth_router.post(
+    "/login",
+    response_model=TokenResponse,
+    responses={401: {"description": "INVALID_CREDENTIALS"}, 429: {"description": "throttled"}},
+)
+def login(
+    body: LoginRequest,
+    address: ClientAddress,
+    check: PasswordChecks,
+    tokens: Tokens,
+    session: SessionDep,
+) -> TokenResponse:
+    """Exchange email and password for a signed JWT."""
+    token = models.login(
+        session,
+        check=check,
+        tokens=tokens,
+        email=body.email,
+        password=body.password,
+        address=address,
+    )
+    return TokenResponse(token=token)
 
 
 @router.post("", response_model=UserOut, status_code=201)
-def create_user(body: UserCreate, _admin: ApiAdmin, context: ContextDep, session: SessionDep) -> UserOut:
+def create_user(body: UserCreate, _admin: ApiAdmin, passwords: Passwords, session: SessionDep) -> UserOut:
     """Create a user with a role; it has no licence until one is set."""
-    user = models.create_user(
-        session, context.passwords, email=body.email, password=body.password, role=body.role
-    )
+    user = models.create_user(session, passwords, email=body.email, password=body.password, role=body.role)
     return UserOut.model_validate(user)
 
 
@@ -72,9 +77,9 @@ def set_license(user_id: UserId, body: LicenseUpdate, _admin: ApiAdmin, session:
 
 
 @router.delete("/{user_id}/hardware", response_model=Success)
-def reset_hardware(user_id: UserId, _admin: ApiAdmin, session: SessionDep) -> Success:
+def reset_hardware(user_id: UserId, _admin: ApiAdmin, changes: Changes, session: SessionDep) -> Success:
     """Unbind a user from its machine, so that it can use another one."""
-    models.reset_hardware(session, user_id)
+    models.reset_hardware(session, changes, user_id)
     return Success()
 
 

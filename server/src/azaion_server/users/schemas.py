@@ -1,4 +1,4 @@
-"""Bodies of the user-administration routes."""
+"""Bodies of `POST /login` and of the user-administration routes."""
 
 from __future__ import annotations
 
@@ -7,11 +7,24 @@ from typing import Annotated
 from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field
 
-from azaion_server.errors import MAX_ID
 from azaion_server.licenses.schemas import LicenseInfo
-from azaion_server.users.entities import Role
+from azaion_server.vocabulary import MAX_ID, Role
 
 UserId = Annotated[int, Path(ge=1, le=MAX_ID, description="the user's id")]
+
+
+class LoginRequest(BaseModel):
+    """Email and password; absurdly long values are refused before any hashing."""
+
+    email: str = Field(min_length=1, max_length=320)
+    # The hard cap of the schema; AZAION_MAX_PASSWORD_LENGTH (lower) is checked in the logic.
+    password: str = Field(min_length=1, max_length=65536)
+
+
+class TokenResponse(BaseModel):
+    """The signed JWT."""
+
+    token: str
 
 
 class UserCreate(BaseModel):
@@ -43,9 +56,3 @@ class UserDetail(UserOut):
 
     hardware_bound: bool
     license: LicenseInfo
-
-
-class Success(BaseModel):
-    """An action that has nothing else to say."""
-
-    success: bool = True
