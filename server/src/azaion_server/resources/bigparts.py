@@ -21,13 +21,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from azaion_server.vocabulary import Caller, Role
 from azaion_server.errors import ApiError, BadRequest, Forbidden
 from azaion_server.names import check_name, check_upload_folder
 from azaion_server.resources.entities import Resource
 from azaion_server.resources.exceptions import ResourceNotFound
 from azaion_server.resources.policy import is_owner
 from azaion_server.resources.settings import ResourceSettings
+from azaion_server.vocabulary import Caller, Role
 
 log = logging.getLogger(__name__)
 

@@ -146,7 +146,9 @@ def list_resources(
         rows = session.execute(names.execution_options(yield_per=_NAME_BATCH))
         ids = first_matches(rows, pattern, count)
         rows.close()
-        found = {r.id: r for r in session.scalars(select(Resource).where(Resource.id.in_(ids)))} if ids else {}
+        found = (
+            {r.id: r for r in session.scalars(select(Resource).where(Resource.id.in_(ids)))} if ids else {}
+        )
     return [found[i] for i in ids if i in found]
 
 

@@ -188,7 +188,12 @@ def grant_big_upload(
 
 @router.post("/{folder}/{name}/big/complete", response_model=Success)
 def complete_big_upload(
-    folder: str, name: str, body: BigUploadComplete, caller: Uploader, big_parts: BigParts, session: SessionDep
+    folder: str,
+    name: str,
+    body: BigUploadComplete,
+    caller: Uploader,
+    big_parts: BigParts,
+    session: SessionDep,
 ) -> Success:
     """Complete a multipart upload that `POST .../big` started, from its parts' ETags in order."""
     check_writable(session, caller, folder, name)
