@@ -25,7 +25,7 @@ compile: venv
 
 # Annotated HTML and line tracing, for profiling and coverage of the .pyx files.
 debug: venv
-	$(PY) setup.py -q build_ext --inplace --cython-always --cython-annotate --cython-linetrace
+	$(PY) setup.py -q build_ext --inplace --debug --cython-always --cython-annotate --cython-linetrace
 
 run: compile
 	$(PY) build_tools/run_demo.py $(RUN_ARGS)
@@ -66,4 +66,5 @@ format: venv
 
 clean:
 	rm -rf build dist wheelhouse .pytest_cache .hypothesis .coverage htmlcov
+	rm -rf build/azaion-generated
 	find azaion -name '*.so' -delete -o -name '*.c' -delete -o -name '*.html' -delete

@@ -8,10 +8,14 @@
 Importing this package is cheap: boto3, yaml and jwt are imported when first needed.
 """
 
+# First: the one extension of the protected modules registers azaion.security, azaion.api_client
+# ... as modules of their own (setup.py), so the imports below and users' imports find them.
+from azaion import _protected  # noqa: F401, I001
 from azaion import errors
 from azaion._version import __version__
 from azaion.api_client import ApiClient
 from azaion.cdn_manager import CDNCredentials, CDNManager
+from azaion.constants import build_info
 from azaion.credentials import Credentials, MachineCredentials
 from azaion.errors import *  # noqa: F403 - the hierarchy, as errors.__all__ lists it
 from azaion.hardware_service import HardwareService
@@ -28,5 +32,6 @@ __all__ = [
     "RoleEnum",
     "User",
     "__version__",
+    "build_info",
 ]
 __all__ += errors.__all__

@@ -248,9 +248,7 @@ cdef class ApiClient:
         self.cdn_manager = None
 
     cdef set_credentials(self, Credentials credentials):
-        if self.credentials is not None and (
-            self.credentials.identity() != credentials.identity() or self.credentials.secret() != credentials.secret()
-        ):
+        if self.credentials is not None and not self.credentials.same_as(credentials):
             self.token = None
             self.user = None
             self.cdn_manager = None
@@ -264,7 +262,7 @@ cdef class ApiClient:
             self.handshake()
             return
         response = self.send("POST", "/login",
-                             {"json": {"email": self.credentials.email, "password": self.credentials.password}},
+                             {"json": {"email": self.credentials.email, "password": self.credentials.password()}},
                              False, False)
         raise_for_response(response)
         try:
@@ -287,7 +285,7 @@ cdef class ApiClient:
             raise AuthenticationError(f"the server asks for cipher {challenge.get('cipher')!r}, "
                                       "which this client does not speak")
         try:
-            answer = answer_challenge(creds.key, str(challenge["text"]), str(challenge["cipher_iv"]))
+            answer = answer_challenge(creds.secret(), str(challenge["text"]), str(challenge["cipher_iv"]))
         except IntegrityError:
             raise AuthenticationError(refused) from None
         body = {"client_name": creds.client_name, "id": challenge["id"], "duration": 3600,
@@ -418,7 +416,7 @@ cdef class ApiClient:
         keys = self.keys()
         body = {"fileName": filename, "hardware": self.hardware_service().hardware_hash}
         if not self.credentials.is_machine():
-            body["password"] = self.credentials.password
+            body["password"] = self.credentials.password()
         response = self.request("POST", f"/resources/get/{folder}", {"json": body}, False)
         return keys.open(response.content)
 

@@ -32,6 +32,29 @@ APP_NAME = "azaion"
 USER_AGENT = "azaion-client"
 
 
+cdef extern from "azaion_build_info.h":
+    const char* AZAION_WRAPPING_KEY_KIND
+    int AZAION_KEY_ID
+    int AZAION_PREVIOUS_KEY_ID
+    int AZAION_STRIPPED
+
+
+cpdef dict build_info():
+    """What this build of the client holds (docs/packaging.md).
+
+    ``wrapping_key`` is ``"deployment"`` for a build with ``AZAION_WRAPPING_KEY_FILE`` and
+    ``"test"`` for one with the published test key, which opens only test resources;
+    ``key_id`` and ``previous_key_id`` are the resource-header key ids it reads (it writes
+    ``key_id``); ``stripped`` is False only for ``make debug``.
+    """
+    return {
+        "wrapping_key": AZAION_WRAPPING_KEY_KIND.decode("ascii"),
+        "key_id": AZAION_KEY_ID,
+        "previous_key_id": AZAION_PREVIOUS_KEY_ID if AZAION_PREVIOUS_KEY_ID >= 0 else None,
+        "stripped": bool(AZAION_STRIPPED),
+    }
+
+
 cdef object _env(str name):
     value = os.environ.get(name)
     if value is None or not value.strip():

@@ -1,17 +1,17 @@
 # cython: language_level=3
 
+# Keys are C arrays, zeroed by __dealloc__: no Python object holds them, gc sees nothing.
 cdef class EnvelopeKeys:
-    cdef bytes enc_key
-    cdef bytes mac_key
+    cdef unsigned char keys[64]  # enc_key || mac_key
 
     @staticmethod
-    cdef EnvelopeKeys derive(bytes identity, bytes secret, str hardware)
+    cdef EnvelopeKeys derive(bytes identity, object secret, str hardware)
     cdef bytes open(self, object envelope)
 
 
 cdef class ResourceEncryptor:
     cdef bytes header
-    cdef object aead_key
+    cdef unsigned char segment_key[32]
     cdef bytes nonce_prefix
     cdef Py_ssize_t plaintext_len
     cdef Py_ssize_t segment_size
@@ -36,7 +36,7 @@ cdef class ResourceEncryptor:
 cdef class ResourceDecryptor:
     cdef object out
     cdef unsigned char[::1] out_view
-    cdef object aead_key
+    cdef unsigned char segment_key[32]
     cdef bytes nonce_prefix
     cdef Py_ssize_t total_len
     cdef Py_ssize_t consumed
@@ -63,6 +63,6 @@ cdef Py_ssize_t ciphertext_length(Py_ssize_t plaintext_len, Py_ssize_t segment_s
 cdef Py_ssize_t plaintext_length(Py_ssize_t total_len, Py_ssize_t segment_size) except -2
 cdef Py_ssize_t small_length(Py_ssize_t total_len, int small_kb)
 cdef str hardware_hash(str fingerprint)
-cdef str answer_challenge(bytes key, str text, str iv_b64)
+cdef str answer_challenge(object key, str text, str iv_b64)
 cdef object integrity_error()
-cdef tuple open_header(object small, str folder, str name)
+cdef Py_ssize_t open_header(object small, str folder, str name) except -1

@@ -1,6 +1,11 @@
 # cython: language_level=3
 # The protected core: key derivation, the user+hardware envelope and the segmented resource
 # format of docs/formats.md. Everything here is cdef; nothing is reachable from Python.
+# Built only into azaion._protected (setup.py): the literals given to masked() and the wrapping keys
+# come from the generated azaion_secrets.h as shares, recombined into stack buffers that are
+# wiped after use. Keys live in C arrays of their objects, never in Python objects that
+# gc.get_referents could reach; cryptography's ciphers are made per use over memoryviews of
+# those arrays, released before the arrays are wiped.
 import hashlib
 import hmac as py_hmac
 import secrets
@@ -13,8 +18,19 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap, aes_key_wrap
 
-from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
+from cpython.buffer cimport PyBUF_READ, PyBUF_WRITE
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_GET_SIZE
+from cpython.memoryview cimport PyMemoryView_FromMemory
 from libc.string cimport memcpy
+
+cdef extern from "azaion_secrets.h":
+    void azaion_wipe(void *p, size_t n) nogil
+    int azaion_key_slot(int key_id) nogil
+    void azaion_wrapping_key_into(int slot, unsigned char *out) nogil
+    int azaion_current_key_id() nogil
+    int azaion_constant_len(int which) nogil
+    void azaion_constant_into(int which, unsigned char *out) nogil
 
 cdef extern from *:
     """
@@ -50,18 +66,15 @@ from azaion.constants cimport (
 )
 from azaion.errors import IntegrityError
 
-cdef bytes MAGIC = b"AZRS"
+cdef bytes MAGIC = masked(b"AZRS")
 cdef int FORMAT_VERSION = 1
 cdef int ALGORITHM = 1
 cdef int ENVELOPE_VERSION = 1
 # Below this a buffer comes from the heap and its pages are mostly there already.
 cdef Py_ssize_t HUGE_PAGE_MIN = 8 * 1024 * 1024
-cdef bytes ENVELOPE_SALT = b"azaion/envelope/v1"
-cdef bytes ENVELOPE_INFO = b"azaion envelope v1: aes-256-cbc + hmac-sha256"
-cdef bytes RESOURCE_INFO = b"azaion resource v1"
-# Wraps each resource's random key. Not what protects a resource: the wrapped key sits in the
-# small part, which only travels inside the user+hardware envelope (docs/formats.md).
-cdef bytes SHARED_KEY = bytes.fromhex("80841a9fd2d8144476dbcf4970a2636cb231765c31f7def58a8cb8c22ba2236a")
+cdef bytes ENVELOPE_SALT = masked(b"azaion/envelope/v1")
+cdef bytes ENVELOPE_INFO = masked(b"azaion envelope v1: aes-256-cbc + hmac-sha256")
+cdef bytes RESOURCE_INFO = masked(b"azaion resource v1")
 cdef str INTEGRITY_MESSAGE = (
     "the resource failed its integrity check: it was modified, truncated or replaced, or it "
     "was not encrypted for this account and device; load it again, and if this persists ask "
@@ -73,6 +86,31 @@ cdef object integrity_error():
     return IntegrityError(INTEGRITY_MESSAGE)
 
 
+cdef bytes unmask(int which):
+    # One of the constants given to masked(), recombined from its shares.
+    cdef bytes out = PyBytes_FromStringAndSize(NULL, azaion_constant_len(which))
+    azaion_constant_into(which, <unsigned char*> PyBytes_AS_STRING(out))
+    return out
+
+
+cdef inline object view_of(unsigned char* p, Py_ssize_t n, bint writable):
+    # A memoryview over C memory, for cryptography's calls; released by the caller (release())
+    # before the memory is wiped, so no object outlives the bytes it shows.
+    return PyMemoryView_FromMemory(<char*> p, n, PyBUF_WRITE if writable else PyBUF_READ)
+
+
+cdef void wipe_bytes(object data):
+    # Overwrites a bytes or bytearray that this module made and no one else holds.
+    if isinstance(data, bytearray):
+        azaion_wipe(PyByteArray_AS_STRING(data), PyByteArray_GET_SIZE(data))
+    elif isinstance(data, bytes) and PyBytes_GET_SIZE(data) > 1:
+        azaion_wipe(PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data))
+
+
+cdef int current_key_id():
+    return azaion_current_key_id()
+
+
 cdef inline bytes lp(bytes data):
     return struct.pack(">I", len(data)) + data
 
@@ -81,22 +119,26 @@ cdef str hardware_hash(str fingerprint):
     return hashlib.sha256(fingerprint.encode("utf-8")).hexdigest()
 
 
-cdef str answer_challenge(bytes key, str text, str iv_b64):
+cdef str answer_challenge(object key, str text, str iv_b64):
     # The registry's handshake (docs/protocol.md): the challenge text, AES-256-CBC with the
-    # machine client's registered key and the server's IV, PKCS#7, base64.
+    # machine client's registered key (a bytearray, wiped here) and the server's IV, PKCS#7, base64.
     import base64
     import binascii
 
     try:
-        iv = base64.b64decode(iv_b64, validate=True)
-    except (binascii.Error, ValueError):
-        iv = b""
-    if len(iv) != 16:
-        raise integrity_error()
-    padder = padding.PKCS7(128).padder()
-    padded = padder.update(text.encode("utf-8")) + padder.finalize()
-    encryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).encryptor()
-    return base64.b64encode(encryptor.update(padded) + encryptor.finalize()).decode("ascii")
+        try:
+            iv = base64.b64decode(iv_b64, validate=True)
+        except (binascii.Error, ValueError):
+            iv = b""
+        if len(iv) != 16:
+            raise integrity_error()
+        padder = padding.PKCS7(128).padder()
+        padded = padder.update(text.encode("utf-8")) + padder.finalize()
+        encryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).encryptor()
+        return base64.b64encode(encryptor.update(padded) + encryptor.finalize()).decode("ascii")
+    finally:
+        encryptor = None
+        wipe_bytes(key)
 
 
 cdef bytes output_buffer(Py_ssize_t n):
@@ -151,35 +193,90 @@ cdef inline bytes segment_nonce(bytes prefix, Py_ssize_t index, bint last):
     return prefix + struct.pack(">IB", index, 1 if last else 0)
 
 
-cdef tuple resource_keys(bytes resource_key, bytes salt, str folder, str name):
+cdef int resource_keys(object resource_key, bytes salt, str folder, str name, unsigned char* out) except -1:
+    # segment key || commit key (64 bytes) into out.
     info = RESOURCE_INFO + lp(folder.encode("utf-8")) + lp(name.encode("utf-8"))
-    okm = HKDF(algorithm=hashes.SHA256(), length=64, salt=salt, info=info).derive(resource_key)
-    return okm[:32], okm[32:]
+    okm = view_of(out, 64, True)
+    try:
+        HKDF(algorithm=hashes.SHA256(), length=64, salt=salt, info=info).derive_into(resource_key, okm)
+    finally:
+        okm.release()
+    return 0
 
 
-cdef bytes commitment(bytes commit_key, bytes head):
-    mac = crypto_hmac.HMAC(commit_key, hashes.SHA256())
-    mac.update(head)
-    return mac.finalize()
+cdef bytes commitment(unsigned char* commit_key, bytes head):
+    key = view_of(commit_key, 32, False)
+    try:
+        mac = crypto_hmac.HMAC(key, hashes.SHA256())
+        mac.update(head)
+        return mac.finalize()
+    finally:
+        mac = None
+        key.release()
 
 
-cdef tuple open_header(object small, str folder, str name):
-    # Checks a resource header against its folder and name: (segment size, segment key,
-    # nonce prefix), or the integrity error. Run before any cache or CDN access.
+cdef object unwrap_resource_key(int key_id, bytes wrapped):
+    # The resource key under the wrapping key of this key id, as a bytearray the caller wipes;
+    # the wrapping key exists only in this stack buffer, for the time of the call.
+    cdef unsigned char wrapping[32]
+    cdef int slot = azaion_key_slot(key_id)
+    if slot < 0:
+        raise integrity_error()
+    azaion_wrapping_key_into(slot, wrapping)
+    key = view_of(wrapping, 32, False)
+    try:
+        unwrapped = aes_key_unwrap(key, wrapped)
+    except (InvalidUnwrap, ValueError):
+        raise integrity_error() from None
+    finally:
+        key.release()
+        azaion_wipe(wrapping, 32)
+    out = bytearray(unwrapped)
+    wipe_bytes(unwrapped)
+    return out
+
+
+cdef bytes wrap_resource_key(object resource_key):
+    cdef unsigned char wrapping[32]
+    azaion_wrapping_key_into(0, wrapping)
+    key = view_of(wrapping, 32, False)
+    try:
+        return aes_key_wrap(key, resource_key)
+    finally:
+        key.release()
+        azaion_wipe(wrapping, 32)
+
+
+cdef Py_ssize_t open_header_into(object small, str folder, str name, unsigned char* segment_key) except -1:
+    # Checks a resource header against its folder and name: its segment size, and its segment
+    # key into segment_key (32 bytes), or the integrity error. Run before any cache or CDN access.
+    cdef unsigned char okm[64]
+    cdef Py_ssize_t segment_size
     head = bytes(memoryview(small)[:HEADER_LEN])
     if len(head) < HEADER_LEN or head[:4] != MAGIC or head[4] != FORMAT_VERSION or head[5] != ALGORITHM:
         raise integrity_error()
-    (segment_size,) = struct.unpack(">I", head[6:10])
+    segment_size = (head[7] << 16) | (head[8] << 8) | head[9]
     if segment_size < MIN_SEGMENT_SIZE or segment_size > MAX_SEGMENT_SIZE or segment_size & (segment_size - 1):
         raise integrity_error()
+    resource_key = unwrap_resource_key(head[6], head[49:89])
     try:
-        resource_key = aes_key_unwrap(SHARED_KEY, head[49:89])
-    except (InvalidUnwrap, ValueError):
-        raise integrity_error() from None
-    segment_key, commit_key = resource_keys(resource_key, head[10:42], folder, name)
-    if not py_hmac.compare_digest(commitment(commit_key, head[:89]), head[89:HEADER_LEN]):
-        raise integrity_error()
-    return segment_size, segment_key, head[42:49]
+        resource_keys(resource_key, head[10:42], folder, name, okm)
+        if not py_hmac.compare_digest(commitment(&okm[32], head[:89]), head[89:HEADER_LEN]):
+            raise integrity_error()
+        memcpy(segment_key, okm, 32)
+    finally:
+        wipe_bytes(resource_key)
+        azaion_wipe(okm, 64)
+    return segment_size
+
+
+cdef Py_ssize_t open_header(object small, str folder, str name) except -1:
+    # open_header_into without keeping the key: the check before any cache or CDN access.
+    cdef unsigned char segment_key[32]
+    try:
+        return open_header_into(small, folder, name, segment_key)
+    finally:
+        azaion_wipe(segment_key, 32)
 
 
 cdef class EnvelopeKeys:
@@ -188,12 +285,24 @@ cdef class EnvelopeKeys:
         raise TypeError("EnvelopeKeys is not supposed to be instantiated from Python")
 
     @staticmethod
-    cdef EnvelopeKeys derive(bytes identity, bytes secret, str hardware):
+    cdef EnvelopeKeys derive(bytes identity, object secret, str hardware):
+        # secret: a bytearray, wiped here once the keys are derived.
         cdef EnvelopeKeys keys = EnvelopeKeys.__new__(EnvelopeKeys)
-        ikm = lp(identity) + lp(secret) + lp(hardware.encode("ascii"))
-        okm = HKDF(algorithm=hashes.SHA256(), length=64, salt=ENVELOPE_SALT, info=ENVELOPE_INFO).derive(ikm)
-        keys.enc_key = okm[:32]
-        keys.mac_key = okm[32:]
+        ikm = bytearray(lp(identity))
+        try:
+            ikm += len(secret).to_bytes(4, "big")
+            ikm += secret
+            ikm += lp(hardware.encode("ascii"))
+            okm = view_of(keys.keys, 64, True)
+            try:
+                HKDF(algorithm=hashes.SHA256(), length=64, salt=ENVELOPE_SALT, info=ENVELOPE_INFO).derive_into(
+                    ikm, okm
+                )
+            finally:
+                okm.release()
+        finally:
+            wipe_bytes(ikm)
+            wipe_bytes(secret)
         return keys
 
     cdef bytes open(self, object envelope):
@@ -202,19 +311,29 @@ cdef class EnvelopeKeys:
         if n < ENVELOPE_MIN_LEN or (n - 1 - 16 - 32) % 16 != 0 or data[0] != ENVELOPE_VERSION:
             raise integrity_error()
         view = memoryview(envelope)
-        mac = crypto_hmac.HMAC(self.mac_key, hashes.SHA256())
-        mac.update(view[: n - 32])
+        enc_key = view_of(self.keys, 32, False)
+        mac_key = view_of(&self.keys[32], 32, False)
         try:
-            mac.verify(bytes(view[n - 32 :]))
-        except InvalidSignature:
-            raise integrity_error() from None
-        decryptor = Cipher(algorithms.AES(self.enc_key), modes.CBC(bytes(view[1:17]))).decryptor()
-        padded = decryptor.update(view[17 : n - 32]) + decryptor.finalize()
+            mac = crypto_hmac.HMAC(mac_key, hashes.SHA256())
+            mac.update(view[: n - 32])
+            try:
+                mac.verify(bytes(view[n - 32 :]))
+            except InvalidSignature:
+                raise integrity_error() from None
+            decryptor = Cipher(algorithms.AES(enc_key), modes.CBC(bytes(view[1:17]))).decryptor()
+            padded = decryptor.update(view[17 : n - 32]) + decryptor.finalize()
+        finally:
+            mac = decryptor = None
+            enc_key.release()
+            mac_key.release()
         unpadder = padding.PKCS7(128).unpadder()
         try:
             return unpadder.update(padded) + unpadder.finalize()
         except ValueError:
             raise integrity_error() from None
+
+    def __dealloc__(self):
+        azaion_wipe(self.keys, 64)
 
     def __repr__(self):
         return "EnvelopeKeys(***)"
@@ -231,20 +350,25 @@ cdef class ResourceEncryptor:
     @staticmethod
     cdef ResourceEncryptor new(Py_ssize_t plaintext_len, str folder, str name, Py_ssize_t segment_size):
         cdef ResourceEncryptor enc = ResourceEncryptor.__new__(ResourceEncryptor)
-        resource_key = secrets.token_bytes(KEY_LEN)
+        cdef unsigned char okm[64]
+        resource_key = bytearray(secrets.token_bytes(KEY_LEN))
         salt = secrets.token_bytes(32)
         enc.nonce_prefix = secrets.token_bytes(7)
-        segment_key, commit_key = resource_keys(resource_key, salt, folder, name)
-        head = (
-            MAGIC
-            + bytes((FORMAT_VERSION, ALGORITHM))
-            + struct.pack(">I", segment_size)
-            + salt
-            + enc.nonce_prefix
-            + aes_key_wrap(SHARED_KEY, resource_key)
-        )
-        enc.header = head + commitment(commit_key, head)
-        enc.aead_key = algorithms.AES(segment_key)
+        try:
+            resource_keys(resource_key, salt, folder, name, okm)
+            head = (
+                MAGIC
+                + bytes((FORMAT_VERSION, ALGORITHM, current_key_id()))
+                + segment_size.to_bytes(3, "big")
+                + salt
+                + enc.nonce_prefix
+                + wrap_resource_key(resource_key)
+            )
+            enc.header = head + commitment(&okm[32], head)
+            memcpy(enc.segment_key, okm, 32)
+        finally:
+            wipe_bytes(resource_key)
+            azaion_wipe(okm, 64)
         enc.plaintext_len = plaintext_len
         enc.segment_size = segment_size
         enc.n_segments = max(1, (plaintext_len + segment_size - 1) // segment_size)
@@ -257,11 +381,16 @@ cdef class ResourceEncryptor:
         # Encrypts one segment straight into out (at least len(plaintext) + TAG_LEN bytes).
         cdef Py_ssize_t n = len(plaintext)
         nonce = segment_nonce(self.nonce_prefix, index, index == self.n_segments - 1)
-        encryptor = Cipher(self.aead_key, modes.GCM(nonce)).encryptor()
-        if n:
-            encryptor.update_into(plaintext, out)
-        encryptor.finalize()
-        tag = encryptor.tag
+        key = view_of(self.segment_key, 32, False)
+        try:
+            encryptor = Cipher(algorithms.AES(key), modes.GCM(nonce)).encryptor()
+            if n:
+                encryptor.update_into(plaintext, out)
+            encryptor.finalize()
+            tag = encryptor.tag
+        finally:
+            encryptor = None
+            key.release()
         memcpy(&out[n], PyBytes_AS_STRING(tag), TAG_LEN)
         return n + TAG_LEN
 
@@ -316,6 +445,9 @@ cdef class ResourceEncryptor:
             self.position += take
         return pos
 
+    def __dealloc__(self):
+        azaion_wipe(self.segment_key, 32)
+
     def __repr__(self):
         return "ResourceEncryptor(***)"
 
@@ -329,12 +461,11 @@ cdef class ResourceDecryptor:
     cdef ResourceDecryptor new(object small, Py_ssize_t total_len, str folder, str name):
         cdef ResourceDecryptor dec = ResourceDecryptor.__new__(ResourceDecryptor)
         cdef Py_ssize_t out_len, segment_size
-        segment_size, segment_key, nonce_prefix = open_header(small, folder, name)
+        segment_size = open_header_into(small, folder, name, dec.segment_key)
         out_len = plaintext_length(total_len, segment_size)
         if out_len < 0:
             raise integrity_error()
-        dec.aead_key = algorithms.AES(segment_key)
-        dec.nonce_prefix = nonce_prefix
+        dec.nonce_prefix = bytes(memoryview(small)[42:49])
         dec.segment_size = segment_size
         dec.total_len = total_len
         dec.n_segments = max(1, (out_len + segment_size - 1) // segment_size)
@@ -385,14 +516,18 @@ cdef class ResourceDecryptor:
         cdef Py_ssize_t n = len(segment) - TAG_LEN
         nonce = segment_nonce(self.nonce_prefix, self.index, self.index == self.n_segments - 1)
         tag = bytes(segment[n:])
-        decryptor = Cipher(self.aead_key, modes.GCM(nonce, tag)).decryptor()
+        key = view_of(self.segment_key, 32, False)
         try:
+            decryptor = Cipher(algorithms.AES(key), modes.GCM(nonce, tag)).decryptor()
             if n:
                 decryptor.update_into(segment[:n], self.out_view[self.out_pos :])
             decryptor.finalize()
         except InvalidTag:
             self.out = None
             raise integrity_error() from None
+        finally:
+            decryptor = None
+            key.release()
         self.out_pos += n
         self.index += 1
         return 0
@@ -405,6 +540,9 @@ cdef class ResourceDecryptor:
         self.out = None
         self.out_view = None
         return out
+
+    def __dealloc__(self):
+        azaion_wipe(self.segment_key, 32)
 
     def __repr__(self):
         return "ResourceDecryptor(***)"

@@ -42,7 +42,7 @@ class SegmentKey:
         from tests.reference import resource as ref
 
         head = small[:HEADER_LEN]
-        (self.segment_size,) = struct.unpack(">I", head[6:10])
+        self.segment_size = int.from_bytes(head[7:10], "big")  # head[6] is the key id
         resource_key = aes_key_unwrap(shared_key(), head[49:89])
         segment_key, _ = ref.keys(resource_key, head[10:42], folder, name)
         self.algorithm = algorithms.AES(segment_key)

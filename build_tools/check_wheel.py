@@ -7,10 +7,16 @@ For each wheel:
 * contents: no Cython or C source (``.pyx``, ``.pxd``, ``.c`` ...) and no ``.py`` of a protected
   module; every compiled module present exactly once; the PyInstaller hook and its
   ``pyinstaller40`` entry point present; RECORD hashes right;
-* binaries of the protected modules: no embedded signatures, none of the docstrings of their
-  ``.pyx`` sources, no names of their ``cdef`` globals, looked for both in the raw bytes and in
-  Cython's zlib-compressed string table; for ELF files also no symbol table or debug sections,
-  no exported symbol but ``PyInit_<module>`` and no absolute RPATH/RUNPATH;
+* the protected extension (``azaion._protected``, every protected ``.pyx`` of setup.py's
+  ``PROTECTED`` in one module): no embedded signatures, none of the docstrings of their
+  ``.pyx`` sources, no names of their ``cdef`` globals, no ``__pyx_capi__`` table, none of
+  the format's constants (``masked(b"...")`` literals), looked for both in the raw bytes and in
+  Cython's zlib-compressed string table;
+* every binary: no wrapping key (the published test key, and the deployment key of
+  ``AZAION_WRAPPING_KEY_FILE`` when set) as raw bytes, hex or XOR-ed with any single byte, raw
+  or in a zlib stream; no path of the build machine; for ELF files no symbol table or debug
+  sections, no exported symbol but ``PyInit_<module>`` (not even Cython's ``__pyx_module_is_main_*``) and
+  no RPATH/RUNPATH;
 * install: a fresh venv with the wheel and its declared dependencies only, ``pip check``, the
   ``azaion`` command, and tests/packaging/smoke.py (import, docstrings, hidden internals, a
   client against a closed port).
@@ -38,8 +44,29 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE = ROOT / "tests" / "packaging" / "smoke.py"
 
-PROTECTED = ("security", "api_client", "cdn_manager", "hardware_service", "credentials")
-COMPILED = PROTECTED + ("constants", "user")
+
+def extension_lists(root: Path = ROOT) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """setup.py's PROTECTED and PUBLIC module lists (read, not imported: setup.py builds)."""
+    import ast
+
+    found = {}
+    for node in ast.parse((root / "setup.py").read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.List):
+            for target in node.targets:
+                if isinstance(target, ast.Name) and target.id in ("PROTECTED", "PUBLIC"):
+                    found[target.id] = tuple(e.value for e in node.value.elts)
+    return found["PROTECTED"], found["PUBLIC"]
+
+
+def test_wrapping_key(root: Path = ROOT) -> bytes:
+    """The published test key, from setup.py."""
+    text = (root / "setup.py").read_text(encoding="utf-8")
+    return bytes.fromhex(re.search(r'TEST_WRAPPING_KEY = "([0-9a-f]{64})"', text).group(1))
+
+
+PROTECTED, PUBLIC = extension_lists()
+PROTECTED_EXTENSION = "_protected"
+COMPILED = (PROTECTED_EXTENSION, *PUBLIC)
 SOURCE_SUFFIXES = (".pyx", ".pxd", ".pxi", ".c", ".cpp", ".h", ".html")
 EXTENSION_SUFFIXES = (".so", ".pyd")
 REQUIRED = (
@@ -58,6 +85,11 @@ _PARAM = rb"(?:\*{1,2}[A-Za-z_]\w*|\*|[A-Za-z_][\w.]*(?: [A-Za-z_]\w*)?(?:=[^,()
 SIGNATURE = re.compile(
     rb"\b[A-Za-z_][\w.]*\((?:(?:self|cls)(?:, " + _PARAM + rb")*"
     rb"|(?:" + _PARAM + rb", )*[A-Za-z_][\w.]* [A-Za-z_]\w*(?:=[^,()\n]{1,40})?(?:, " + _PARAM + rb")*)\)"
+)
+MASKED = re.compile(rb'masked\(b"((?:[^"\\]|\\.)*)"\)')
+# Where a build machine's paths would show: home and temporary directories, CI workspaces.
+BUILD_PATHS = re.compile(
+    rb"(?:/home/|/root/|/tmp/|/var/tmp/|/Users/|/work/|/project/|[A-Z]:\\Users\\)[\w.-]+/"
 )
 MANGLED = re.compile(rb"__pyx_(?:f|pf|pw|pyx|obj|vtab|tp|mdef)_\d*azaion")
 ZLIB_HEADERS = re.compile(rb"\x78[\x01\x5e\x9c\xda]")
@@ -191,23 +223,81 @@ def cdef_globals_of(source: Path) -> list[str]:
     return pattern.findall(source.read_text(encoding="utf-8"))
 
 
+def key_forms(key: bytes) -> list[bytes]:
+    """A key as it could sit in a binary: its hex (both cases), and its bytes XOR-ed with each
+    single byte (0 is the key itself)."""
+    return [key.hex().encode(), key.hex().upper().encode()] + [bytes(b ^ k for b in key) for k in range(256)]
+
+
+def hunted_keys(root: Path = ROOT) -> dict[str, bytes]:
+    """The keys no wheel may hold: the published test key, and the deployment key when
+    AZAION_WRAPPING_KEY_FILE names one (then the build is a release)."""
+    keys = {"the published test key": test_wrapping_key(root)}
+    for variable in ("AZAION_WRAPPING_KEY_FILE", "AZAION_PREVIOUS_WRAPPING_KEY_FILE"):
+        name = os.environ.get(variable, "").strip()
+        if name and Path(name).is_file():
+            keys[f"the key of {variable}"] = bytes.fromhex(Path(name).read_text().strip())
+    return keys
+
+
+def check_keys(name: str, text: bytes, keys: dict[str, bytes], failures: Failures) -> None:
+    for label, key in keys.items():
+        found = [form for form in key_forms(key) if form in text]
+        failures.check(not found, f"{name}: {label} is in the binary ({len(found)} forms)")
+
+
 def qualified_names(text: bytes, module: str) -> list[str]:
     pattern = re.compile(rb"azaion\." + module.encode() + rb"\.[A-Za-z_][\w.]*")
     return sorted({m.decode() for m in pattern.findall(text)})
 
 
+def protected_sources(sources: Path | None, module: str) -> list[Path]:
+    if sources is None:
+        return []
+    names = PROTECTED if module == PROTECTED_EXTENSION else (module,)
+    return [sources / f"{n}.pyx" for n in names if (sources / f"{n}.pyx").is_file()]
+
+
+def check_elf(where: str, module: str, data: bytes, failures: Failures) -> None:
+    """Stripped, nothing exported but the module's init, no RPATH/RUNPATH (ELF only)."""
+    elf = elf_facts(data)
+    if elf is not None:
+        symtab = [s for s in elf["sections"] if s == ".symtab" or s.startswith((".debug", ".zdebug"))]
+        failures.check(not symtab, f"{where} not stripped: sections {symtab}")
+        extra = [s for s in elf["exported"] if s not in (f"PyInit_{module}", "_init", "_fini")]
+        failures.check(not extra, f"{where} exports {extra[:5]} besides PyInit_{module}")
+        absolute = [
+            p for p in elf["rpaths"] for part in p.split(":") if part and not part.startswith("$ORIGIN")
+        ]
+        failures.check(not absolute, f"{where} absolute RPATH/RUNPATH {absolute} (the build machine's paths)")
+        failures.check(not elf["rpaths"], f"{where} RPATH/RUNPATH {elf['rpaths']}")
+
+
 def check_binary(
-    name: str, module: str, data: bytes, sources: Path | None, failures: Failures, verbose: bool = False
+    name: str,
+    module: str,
+    data: bytes,
+    sources: Path | None,
+    failures: Failures,
+    verbose: bool = False,
+    keys: dict[str, bytes] | None = None,
 ) -> None:
     text = readable_text(data)
     where = f"{name}:"
+    check_keys(name, text, hunted_keys() if keys is None else keys, failures)
+    failures.check(b"__pyx_capi__" not in text, f"{where} exports a __pyx_capi__ table of C functions")
+    paths = sorted({m.group().decode(errors="replace") for m in BUILD_PATHS.finditer(text)})
+    failures.check(not paths, f"{where} paths of the build machine: {paths[:3]}")
     for match in SIGNATURE.finditer(text):
         failures.append(f"{where} embedded signature {match.group().decode(errors='replace')!r}")
     for match in MANGLED.finditer(text):
         failures.append(f"{where} mangled C name {match.group().decode()!r} (not stripped?)")
         break
-    if sources is not None and (sources / f"{module}.pyx").is_file():
-        source = sources / f"{module}.pyx"
+    for source in protected_sources(sources, module):
+        for literal in MASKED.findall(source.read_bytes()):
+            failures.check(
+                literal not in text, f"{where} the masked constant {literal[:20]!r} of {source.name}"
+            )
         for line in docstrings_of(source):
             failures.check(line.encode() not in text, f"{where} docstring of {source.name}: {line[:60]!r}")
         for prefix in signature_prefixes_of(source):
@@ -220,20 +310,7 @@ def check_binary(
                 re.search(rb"\b" + ident.encode() + rb"\b", text) is None,
                 f"{where} name of the cdef global {ident}",
             )
-    elf = elf_facts(data)
-    if elf is not None:
-        symtab = [s for s in elf["sections"] if s == ".symtab" or s.startswith((".debug", ".zdebug"))]
-        failures.check(not symtab, f"{where} not stripped: sections {symtab}")
-        extra = [
-            s
-            for s in elf["exported"]
-            if s not in (f"PyInit_{module}", "_init", "_fini") and not s.startswith("__pyx_module_is_main_")
-        ]
-        failures.check(not extra, f"{where} exports {extra[:5]} besides PyInit_{module}")
-        absolute = [
-            p for p in elf["rpaths"] for part in p.split(":") if part and not part.startswith("$ORIGIN")
-        ]
-        failures.check(not absolute, f"{where} absolute RPATH/RUNPATH {absolute} (the build machine's paths)")
+    check_elf(where, module, data, failures)
     if verbose:
         names = qualified_names(text, module)
         print(
@@ -293,8 +370,19 @@ def check_contents(path: Path, sources: Path | None, failures: Failures, verbose
             ]
             if not failures.check(len(built) == 1, f"expected one compiled azaion.{module}, found {built}"):
                 continue
-            if module in PROTECTED:
+            if module == PROTECTED_EXTENSION:
                 check_binary(built[0], module, wheel.read(built[0]), sources, failures, verbose)
+            else:
+                data = wheel.read(built[0])
+                check_keys(built[0], readable_text(data), hunted_keys(), failures)
+                check_elf(f"{built[0]}:", module, data, failures)
+        for module in PROTECTED:
+            alone = [
+                n
+                for n in names
+                if re.fullmatch(rf"azaion/{module}\.[^/]*", n) and n.endswith(EXTENSION_SUFFIXES)
+            ]
+            failures.check(not alone, f"protected module built as an extension of its own: {alone}")
 
 
 # -- does it work ----------------------------------------------------------------------------
@@ -358,7 +446,11 @@ def check_install(wheel: Path, python: str, failures: Failures) -> None:
             ),
             ("pip check", [vpython, "-m", "pip", "check"]),
             ("azaion --help", [str(bindir / "azaion"), "--help"]),
-            ("smoke test", [vpython, "-I", str(SMOKE), "--expect-prefix", str(venv)]),
+            (
+                "smoke test",
+                [vpython, "-I", str(SMOKE), "--expect-prefix", str(venv)]
+                + (["--expect-key", "deployment"] if len(hunted_keys()) > 1 else []),
+            ),
         ]
         for label, command in steps:
             try:

@@ -75,3 +75,11 @@ def s3_bucket(s3_endpoint: S3Endpoint) -> str:
     name = f"azaion-{uuid.uuid4().hex[:12]}"
     s3_endpoint.client().create_bucket(Bucket=name)
     return name
+
+
+@pytest.fixture(scope="session")
+def release_build(tmp_path_factory):
+    """The one release wheel of the session (tests/release_build.py): built on first use."""
+    from tests.release_build import build
+
+    return build(tmp_path_factory.mktemp("release"))

@@ -10,7 +10,7 @@ import pytest
 from tests.client.conftest import EMAIL, PASSWORD, api, api_url, client, isolated_env  # noqa: F401
 from tests.reference import resource as reference
 
-SHARED_KEY = bytes.fromhex("80841a9fd2d8144476dbcf4970a2636cb231765c31f7def58a8cb8c22ba2236a")
+SHARED_KEY = reference.TEST_WRAPPING_KEY
 SEGMENT = 4096
 FOLDER = "models"
 

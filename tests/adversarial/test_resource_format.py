@@ -11,7 +11,6 @@ import hashlib
 import hmac
 import logging
 import os
-import struct
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -155,13 +154,21 @@ def test_splice_with_no_good_big_part_anywhere_is_refused(client, serve, api, or
 
 
 def header_with(
-    original: bytes, *, version: int = 1, algorithm: int = 1, segment_size: int = SEGMENT
+    original: bytes,
+    *,
+    version: int = 1,
+    algorithm: int = 1,
+    segment_size: int = SEGMENT,
+    key_id: int | None = None,
 ) -> bytes:
     """A header whose fields are changed and whose commitment is recomputed, as only the holder
     of the resource key could: what the client must refuse is the field, not the MAC."""
     resource_key = reference.aes_key_unwrap(SHARED_KEY, original[49:89])
     _, commit_key = reference.keys(resource_key, original[10:42], FOLDER, "victim.bin")
-    head = original[:4] + bytes([version, algorithm]) + struct.pack(">I", segment_size) + original[10:89]
+    key_id = original[6] if key_id is None else key_id
+    head = (
+        original[:4] + bytes([version, algorithm, key_id]) + segment_size.to_bytes(3, "big") + original[10:89]
+    )
     return head + hmac.new(commit_key, head, hashlib.sha256).digest()
 
 
@@ -174,6 +181,9 @@ def header_with(
         {"algorithm": 0},
         {"segment_size": 1000},
         {"segment_size": 1 << 23},
+        {"segment_size": (1 << 24) - 1},
+        {"key_id": 0},
+        {"key_id": reference.key_id(SHARED_KEY) % 255 + 1},
         {"segment_size": 3 * 4096},
         {"segment_size": 2 * SEGMENT},
     ],

@@ -38,7 +38,7 @@ def test_split_puts_the_header_in_the_small_part_and_the_rest_on_the_cdn(client,
     assert len(small) == max(121, min(3 * 1024, total * 3 // 10))
     assert small[:4] == b"AZRS"
     # The reference implementation, written from docs/formats.md, opens what the client wrote.
-    key = bytes.fromhex("80841a9fd2d8144476dbcf4970a2636cb231765c31f7def58a8cb8c22ba2236a")
+    key = reference.TEST_WRAPPING_KEY
     assert reference.decrypt(small + big, shared_key=key, folder="models", name="m.onnx") == data
     with pytest.raises(reference.ResourceError):
         reference.decrypt(small + big, shared_key=key, folder="models", name="other.onnx")

@@ -21,8 +21,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-PROTECTED = ("security", "api_client", "cdn_manager", "hardware_service", "credentials")
-COMPILED = PROTECTED + ("constants", "user")
+# setup.py's PROTECTED (all in the one extension azaion._protected) and PUBLIC.
+PROTECTED = ("security", "credentials", "hardware_service", "cdn_manager", "api_client")
+COMPILED = PROTECTED + ("_protected", "constants", "user")
 LAZY = ("boto3", "botocore", "yaml", "jwt", "requests")
 # Modules of the declared dependencies that the compiled code imports when it needs them.
 DEPENDENCIES = (
@@ -112,7 +113,7 @@ def documented(obj, name: str = "") -> bool:
     return bool(doc) or getattr(obj, "__text_signature__", None) is not None
 
 
-def run(expect_prefix: str | None, visible: list) -> list:
+def run(expect_prefix: str | None, visible: list, expect_key: str | None = None) -> list:
     failures: list = []
     import azaion
 
@@ -161,6 +162,29 @@ def run(expect_prefix: str | None, visible: list) -> list:
                 else:
                     visible.append(f"azaion.{name}.{attr}")
 
+    import azaion._protected as protected
+
+    check(not hasattr(protected, "__pyx_capi__"), "azaion._protected exports __pyx_capi__", failures)
+    for name in PROTECTED:
+        module = importlib.import_module(f"azaion.{name}")
+        check(
+            Path(module.__file__).resolve() == Path(protected.__file__).resolve(),
+            f"azaion.{name} is not part of azaion._protected: {module.__file__}",
+            failures,
+        )
+        check(not hasattr(module, "__pyx_capi__"), f"azaion.{name} exports __pyx_capi__", failures)
+        for attr, value in vars(module).items():
+            if isinstance(value, type):
+                check(
+                    "__pyx_vtable__" not in vars(value),
+                    f"azaion.{name}.{attr} has a __pyx_vtable__ capsule",
+                    failures,
+                )
+    info = azaion.build_info()
+    check(info.get("stripped") is True, f"not a stripped build: {info}", failures)
+    if expect_key:
+        check(info.get("wrapping_key") == expect_key, f"expected a {expect_key} key: {info}", failures)
+
     for method in PUBLIC_METHODS:
         check(callable(getattr(azaion.ApiClient, method, None)), f"ApiClient.{method} is missing", failures)
     for method in HIDDEN_METHODS:
@@ -202,9 +226,12 @@ def run(expect_prefix: str | None, visible: list) -> list:
 def main() -> int:
     parser = argparse.ArgumentParser(description="smoke test of an installed azaion")
     parser.add_argument("--expect-prefix", help="fail unless azaion is imported from under this directory")
+    parser.add_argument(
+        "--expect-key", choices=("test", "deployment"), help="fail unless build_info() reports this key"
+    )
     args = parser.parse_args()
     visible: list = []
-    failures = run(args.expect_prefix, visible)
+    failures = run(args.expect_prefix, visible, args.expect_key)
     import azaion
 
     for failure in failures:
@@ -215,6 +242,7 @@ def main() -> int:
         print(f"note: module-level def functions of protected modules, callable from Python: {names}")
     print(
         f"smoke {'FAILED' if failures else 'ok'}: azaion {azaion.__version__} from {where}, "
+        f"{azaion.build_info()['wrapping_key']} wrapping key, "
         f"Python {sys.version.split()[0]} ({sys.platform})"
     )
     return 1 if failures else 0

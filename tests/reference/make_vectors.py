@@ -19,7 +19,8 @@ downloader_access_secret: down-secret
 uploader_access_key: up-key
 uploader_access_secret: up-secret
 """
-SHARED_KEY = bytes.fromhex("80841a9fd2d8144476dbcf4970a2636cb231765c31f7def58a8cb8c22ba2236a")
+# The published test key (docs/formats.md), which the vectors use; never a deployment's key.
+SHARED_KEY = resource.TEST_WRAPPING_KEY
 
 
 def det(label: str, size: int) -> bytes:
@@ -114,7 +115,13 @@ def render() -> dict[str, str]:
     return {
         "envelope.json": json.dumps({"vectors": envelope_vectors()}, indent=1) + "\n",
         "resource.json": json.dumps(
-            {"shared_key": SHARED_KEY.hex(), "small_size_kb": 3, "vectors": resource_vectors()}, indent=1
+            {
+                "shared_key": SHARED_KEY.hex(),
+                "key_id": resource.key_id(SHARED_KEY),
+                "small_size_kb": 3,
+                "vectors": resource_vectors(),
+            },
+            indent=1,
         )
         + "\n",
     }

@@ -3,6 +3,8 @@
 Written from the document, independently of azaion/security.pyx; used only by tests.
 """
 
+from __future__ import annotations
+
 import hashlib
 import hmac
 import struct
@@ -18,6 +20,10 @@ ALGORITHM = 1
 HEADER_LEN = 121
 TAG_LEN = 16
 DEFAULT_SEGMENT_SIZE = 1 << 20
+# The published test wrapping key of docs/formats.md (setup.py's TEST_WRAPPING_KEY): what every
+# build without AZAION_WRAPPING_KEY_FILE holds. Never a deployment's key.
+TEST_WRAPPING_KEY = bytes.fromhex("5f1c3a7be08d4e2f96a1c0b7d35e8f42a9b6c1d0e7f3a5b8c2d4e6f8091a3b5c")
+KEY_ID_LABEL = b"azaion wrapping key id v1"
 
 
 class ResourceError(Exception):
@@ -34,6 +40,11 @@ def keys(resource_key: bytes, salt: bytes, folder: str, name: str) -> tuple[byte
     return okm[:32], okm[32:]
 
 
+def key_id(wrapping_key: bytes) -> int:
+    """The header's key id of a wrapping key: 1 + SHA-256(label || key)[0] mod 255."""
+    return 1 + hashlib.sha256(KEY_ID_LABEL + wrapping_key).digest()[0] % 255
+
+
 def nonce(prefix: bytes, index: int, last: bool) -> bytes:
     return prefix + struct.pack(">I", index) + (b"\x01" if last else b"\x00")
 
@@ -48,12 +59,13 @@ def encrypt(
     salt: bytes,
     nonce_prefix: bytes,
     segment_size: int = DEFAULT_SEGMENT_SIZE,
+    key_id_byte: int | None = None,
 ) -> bytes:
     segment_key, commit_key = keys(resource_key, salt, folder, name)
     head = (
         MAGIC
-        + bytes([VERSION, ALGORITHM])
-        + struct.pack(">I", segment_size)
+        + bytes([VERSION, ALGORITHM, key_id(shared_key) if key_id_byte is None else key_id_byte])
+        + segment_size.to_bytes(3, "big")
         + salt
         + nonce_prefix
         + aes_key_wrap(shared_key, resource_key)
@@ -70,9 +82,9 @@ def encrypt(
 def decrypt(ciphertext: bytes, *, shared_key: bytes, folder: str, name: str) -> bytes:
     if len(ciphertext) < HEADER_LEN + TAG_LEN or ciphertext[:4] != MAGIC:
         raise ResourceError("integrity")
-    if ciphertext[4] != VERSION or ciphertext[5] != ALGORITHM:
+    if ciphertext[4] != VERSION or ciphertext[5] != ALGORITHM or ciphertext[6] != key_id(shared_key):
         raise ResourceError("integrity")
-    (segment_size,) = struct.unpack(">I", ciphertext[6:10])
+    segment_size = int.from_bytes(ciphertext[7:10], "big")
     if segment_size & (segment_size - 1) or not (1 << 12) <= segment_size <= (1 << 22):
         raise ResourceError("integrity")
     salt, prefix = ciphertext[10:42], ciphertext[42:49]
