@@ -644,7 +644,16 @@ cdef class ApiClient:
         enc.read_into(small_view)
         small = bytes(small_buffer)
         cdn = self.cdn()
-        key = big_key(folder, resource_name, small)
+        # The server signs the URLs for this version's object, and only for a name this caller
+        # may write (403 otherwise): no key that writes to the bucket is ever on this machine.
+        big_route = self.resource_path(folder, resource_name) + "/big"
+        version = bytes(small[10:26]).hex()
+        grant = self.json_of(self.request("POST", big_route, {"json": {"version": version,
+                                                                       "size": total - small_len}}, False))
+        if not isinstance(grant, dict) or grant.get("key") != big_key(folder, resource_name, small):
+            raise ServerError("the server signed an upload for another object than this version's big part; "
+                              "ask the server's administrator")
+        etags = []
         path = self.big_path(folder, resource_name)
         tmp = path.with_name(f"{path.name}.{uuid.uuid4().hex}.incomplete")
         cache_file = None
@@ -656,7 +665,16 @@ cdef class ApiClient:
             except OSError as e:
                 log.warning("uploading without writing the local cache: cannot write %s (%s)", tmp, e.strerror)
             try:
-                cache_failed = cdn.upload(key, enc, total - small_len, progress, cache_file)
+                cache_failed = cdn.upload(grant, self.session, self.timeout, enc, total - small_len, progress,
+                                          cache_file, etags)
+                if grant.get("upload_id") is not None:
+                    try:
+                        self.request("POST", big_route + "/complete",
+                                     {"json": {"version": version, "upload_id": grant["upload_id"],
+                                               "etags": etags}}, False)
+                    except AzaionError:
+                        cdn.abort(grant, self.session, self.timeout)
+                        raise
             finally:
                 enc.source = None
                 if cache_file is not None:
@@ -667,9 +685,9 @@ cdef class ApiClient:
             try:
                 response = self.upload_file(resource_name, small, folder, category, draft)
             except AzaionError:
-                cdn.delete(key)  # the orphan this upload left; the published version stays
+                cdn.delete(grant, self.session, self.timeout)  # the orphan this upload left; the published version stays
                 raise
-            cdn.delete_versions(folder, resource_name, key)  # earlier versions nobody can open any more
+            # The server removes the big parts of earlier versions once the small part is stored.
             if cache_file is not None and not cache_failed:
                 try:
                     with self.lock_for(path):

@@ -7,8 +7,6 @@ cdef class CDNCredentials:
     cdef readonly str region
     cdef str downloader_access_key
     cdef str downloader_access_secret
-    cdef str uploader_access_key
-    cdef str uploader_access_secret
 
     @staticmethod
     cdef CDNCredentials from_yaml(bytes text)
@@ -17,16 +15,17 @@ cdef class CDNCredentials:
 cdef class CDNManager:
     cdef readonly CDNCredentials creds
     cdef object _downloader
-    cdef object _uploader
     cdef object transfer_config
 
-    cdef object client(self, bint uploader)
+    cdef object client(self)
     cdef object open_download(self, str key, Py_ssize_t start)
-    cdef int upload(self, str key, ResourceEncryptor source, Py_ssize_t length, object progress,
-                    object cache_file) except -1
-    cdef int send_parts(self, object client, str key, str upload_id, ResourceEncryptor source, Py_ssize_t length,
-                        Py_ssize_t part_size, object progress, object cache_file) except -1
     cdef object head(self, str key)
-    cdef int delete_versions(self, str folder, str name, str keep) except -1
-    cdef int delete(self, str key) except -1
+    cdef object signed_request(self, object session, str method, str url, object body, tuple timeout, str key)
+    cdef int upload(self, dict grant, object session, tuple timeout, ResourceEncryptor source, Py_ssize_t length,
+                    object progress, object cache_file, list etags) except -1
+    cdef int send_parts(self, list urls, object session, tuple timeout, str key, ResourceEncryptor source,
+                        Py_ssize_t length, Py_ssize_t part_size, object progress, object cache_file,
+                        list etags) except -1
+    cdef int abort(self, dict grant, object session, tuple timeout) except -1
+    cdef int delete(self, dict grant, object session, tuple timeout) except -1
     cdef object cdn_error(self, object error, str action, str key)

@@ -1,19 +1,17 @@
 # cython: language_level=3
 # S3 transfers of big parts. boto3 is imported on first use only: a loader that finds its big
-# parts in the cache never pays for it. Reads use the downloader key pair, writes the uploader's.
+# parts in the cache never pays for it. Reads use the downloader key pair of cdn.yaml; writes go
+# through URLs the server signs for this caller's own object (POST /resources/{folder}/{name}/big),
+# so no client holds a key that could overwrite another uploader's objects.
 from azaion import constants
-from azaion.errors import CDNError, ConfigurationError, PermissionDenied, ResourceNotFound
+from azaion.errors import CDNError, ConfigurationError, ResourceNotFound
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 
 from azaion.security cimport ResourceEncryptor
 
-# The uploader key pair is optional: a server gives it only to roles that may upload.
+# cdn.yaml's uploader fields are ignored: servers now leave them empty.
 cdef tuple REQUIRED = ("host", "downloader_access_key", "downloader_access_secret")
-# Multipart uploads: S3 allows parts of 5 MiB and more (but the last), 10,000 parts at most.
-cdef Py_ssize_t MIB = 1024 * 1024
-cdef Py_ssize_t PART_SIZE = 8 * MIB
-cdef Py_ssize_t MAX_PARTS = 10000
 
 
 cdef bytes next_part(ResourceEncryptor source, Py_ssize_t size):
@@ -39,8 +37,7 @@ cdef int write_part(object cache_file, bytes part):
 
 cdef class CDNCredentials:
 
-    def __init__(self, str host, str downloader_access_key, str downloader_access_secret,
-                 str uploader_access_key=None, str uploader_access_secret=None, str bucket="azaion",
+    def __init__(self, str host, str downloader_access_key, str downloader_access_secret, str bucket="azaion",
                  str region="us-east-1"):
         if not host or not host.startswith(("http://", "https://")):
             raise ConfigurationError(f"CDN host {host!r} must be an http:// or https:// URL")
@@ -49,8 +46,6 @@ cdef class CDNCredentials:
         self.region = region
         self.downloader_access_key = downloader_access_key
         self.downloader_access_secret = downloader_access_secret
-        self.uploader_access_key = uploader_access_key
-        self.uploader_access_secret = uploader_access_secret
 
     @staticmethod
     cdef CDNCredentials from_yaml(bytes text):
@@ -72,8 +67,6 @@ cdef class CDNCredentials:
             data["host"],
             data["downloader_access_key"],
             data["downloader_access_secret"],
-            data.get("uploader_access_key") or None,
-            data.get("uploader_access_secret") or None,
             str(data.get("bucket") or "azaion"),
             str(data.get("region") or "us-east-1"),
         )
@@ -90,13 +83,9 @@ cdef class CDNManager:
     def __init__(self, CDNCredentials creds):
         self.creds = creds
 
-    cdef object client(self, bint uploader):
-        cached = self._uploader if uploader else self._downloader
-        if cached is not None:
-            return cached
-        if uploader and not (self.creds.uploader_access_key and self.creds.uploader_access_secret):
-            raise PermissionDenied("the server gave this account no CDN upload keys; uploads need an uploader "
-                                   "role (ResourceUploader, Admin or ApiAdmin)")
+    cdef object client(self):
+        if self._downloader is not None:
+            return self._downloader
         import boto3
         from botocore.config import Config
 
@@ -112,16 +101,11 @@ cdef class CDNManager:
             "s3",
             endpoint_url=self.creds.host,
             region_name=self.creds.region,
-            aws_access_key_id=self.creds.uploader_access_key if uploader else self.creds.downloader_access_key,
-            aws_secret_access_key=(
-                self.creds.uploader_access_secret if uploader else self.creds.downloader_access_secret
-            ),
+            aws_access_key_id=self.creds.downloader_access_key,
+            aws_secret_access_key=self.creds.downloader_access_secret,
             config=config,
         )
-        if uploader:
-            self._uploader = made
-        else:
-            self._downloader = made
+        self._downloader = made
         return made
 
     cdef object cdn_error(self, object error, str action, str key):
@@ -149,7 +133,7 @@ cdef class CDNManager:
         if start:
             kwargs["Range"] = f"bytes={start}-"
         try:
-            answer = self.client(False).get_object(**kwargs)
+            answer = self.client().get_object(**kwargs)
         except (BotoCoreError, ClientError) as e:
             raise self.cdn_error(e, "download", key) from None
         length = int(answer["ContentLength"])
@@ -163,68 +147,94 @@ cdef class CDNManager:
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
-            return self.client(False).head_object(Bucket=self.creds.bucket, Key=key)
+            return self.client().head_object(Bucket=self.creds.bucket, Key=key)
         except (BotoCoreError, ClientError) as e:
             raise self.cdn_error(e, "read", key) from None
 
-    cdef int upload(self, str key, ResourceEncryptor source, Py_ssize_t length, object progress,
-                    object cache_file) except -1:
-        # The next `length` bytes of the encryptor's ciphertext stream to `key`, sealed part by
-        # part as they are sent: a multipart upload with AZAION_CONCURRENCY parts in flight, so
-        # the whole ciphertext never exists in memory. Each part is also written to `cache_file`
-        # (the uploader's cache) when one is given; returns 1 if that failed and was given up,
-        # else 0. A failed multipart upload is aborted: nothing is left on the CDN.
-        from botocore.exceptions import BotoCoreError, ClientError
+    cdef object signed_request(self, object session, str method, str url, object body, tuple timeout,
+                               str key):
+        # One request to a URL the server signed; any failure is a CDNError.
+        import requests
 
-        cdef Py_ssize_t part_size = PART_SIZE
+        try:
+            response = session.request(method, url, data=body, timeout=timeout, allow_redirects=False)
+        except requests.exceptions.RequestException as e:
+            raise CDNError(f"the CDN at {self.creds.host} could not upload {key!r} ({type(e).__name__}); "
+                           "check the network and try again") from None
+        if response.status_code in (401, 403):
+            raise CDNError(f"the CDN refused the signed upload of {key!r} ({response.status_code}); the URL may "
+                           "have expired (AZAION_S3_UPLOAD_URL_SECONDS on the server): try again")
+        if response.status_code >= 300:
+            raise CDNError(f"the CDN failed to upload {key!r} ({response.status_code}); try again later")
+        return response
+
+    cdef int upload(self, dict grant, object session, tuple timeout, ResourceEncryptor source, Py_ssize_t length,
+                    object progress, object cache_file, list etags) except -1:
+        # The next `length` bytes of the encryptor's ciphertext stream to the object of `grant`
+        # (the server's answer to POST .../big), sealed part by part as they are sent: one signed
+        # PUT, or the signed part PUTs of a multipart upload with AZAION_CONCURRENCY in flight, so
+        # the whole ciphertext never exists in memory. The parts' ETags go into `etags` (the caller
+        # has the server complete the upload). Each part is also written to `cache_file` when one
+        # is given; returns 1 if that failed and was given up, else 0. A failed multipart upload is
+        # aborted: nothing is left on the CDN.
+        cdef Py_ssize_t part_size = grant["part_size"]
         cdef int cache_failed = 0
-        if (length + part_size - 1) // part_size > MAX_PARTS:
-            part_size = ((length + MAX_PARTS - 1) // MAX_PARTS + MIB - 1) // MIB * MIB
-        bucket = self.creds.bucket
+        key = str(grant["key"])
+        if grant.get("upload_id") is None:
+            part = next_part(source, length)
+            self.signed_request(session, "PUT", grant["url"], part, timeout, key)
+            if cache_file is not None:
+                cache_failed = write_part(cache_file, part)
+            if progress is not None:
+                progress(length, length)
+            return cache_failed
         try:
-            client = self.client(True)
-            if length <= part_size:
-                part = next_part(source, length)
-                client.put_object(Bucket=bucket, Key=key, Body=part)
-                if cache_file is not None:
-                    cache_failed = write_part(cache_file, part)
-                if progress is not None:
-                    progress(length, length)
-                return cache_failed
-            # CRC32 per part, combined by S3 (as boto3's own managed upload does): without an
-            # algorithm S3 may checksum the whole object once more when the upload completes.
-            upload_id = client.create_multipart_upload(Bucket=bucket, Key=key,
-                                                       ChecksumAlgorithm="CRC32")["UploadId"]
-        except (BotoCoreError, ClientError) as e:
-            raise self.cdn_error(e, "upload", key) from None
-        try:
-            cache_failed = self.send_parts(client, key, upload_id, source, length, part_size, progress, cache_file)
-        except BaseException as e:
-            try:
-                client.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
-            except Exception as abort_error:
-                import logging
-
-                logging.getLogger("azaion").warning("could not abort the multipart upload of %s: %s", key,
-                                                    type(abort_error).__name__)
-            if isinstance(e, (BotoCoreError, ClientError)):
-                raise self.cdn_error(e, "upload", key) from None
+            cache_failed = self.send_parts(grant["parts"], session, timeout, key, source, length, part_size,
+                                           progress, cache_file, etags)
+        except BaseException:
+            self.abort(grant, session, timeout)
             raise
         return cache_failed
 
-    cdef int send_parts(self, object client, str key, str upload_id, ResourceEncryptor source, Py_ssize_t length,
-                        Py_ssize_t part_size, object progress, object cache_file) except -1:
+    cdef int abort(self, dict grant, object session, tuple timeout) except -1:
+        # Best effort: an upload never completed is removed by the store's own lifecycle rules too.
+        try:
+            if grant.get("abort_url"):
+                self.signed_request(session, "DELETE", grant["abort_url"], None, timeout, str(grant["key"]))
+        except CDNError as e:
+            import logging
+
+            logging.getLogger("azaion").warning("could not abort the multipart upload: %s", e)
+        return 0
+
+    cdef int delete(self, dict grant, object session, tuple timeout) except -1:
+        # Best effort: the orphan a refused small part left (the server signed its DELETE).
+        try:
+            self.signed_request(session, "DELETE", grant["delete_url"], None, timeout, str(grant["key"]))
+        except CDNError as e:
+            import logging
+
+            logging.getLogger("azaion").warning("could not remove %s from the CDN: %s", grant["key"], e)
+        return 0
+
+    cdef int send_parts(self, list urls, object session, tuple timeout, str key, ResourceEncryptor source,
+                        Py_ssize_t length, Py_ssize_t part_size, object progress, object cache_file,
+                        list etags) except -1:
         # The caller's thread seals the next part while up to `workers` earlier ones are on the
         # wire (sockets, hashing and cryptography's bulk calls run without the GIL where they can).
         from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
-        from botocore.exceptions import BotoCoreError, ClientError
-
         cdef Py_ssize_t produced = 0, sent = 0, size
         cdef int number = 0, cache_failed = 0, workers = max(1, constants.transfer_concurrency())
-        bucket = self.creds.bucket
+        if (length + part_size - 1) // part_size != len(urls):
+            raise CDNError(f"the server signed {len(urls)} parts for {key!r}, not what {length} bytes need; "
+                           "ask the server's administrator")
         pending = {}
-        etags = {}
+        tags = {}
+
+        def put_part(str url, bytes part):
+            return self.signed_request(session, "PUT", url, part, timeout, key).headers.get("ETag", "")
+
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="azaion-upload") as pool:
             try:
                 while produced < length:
@@ -232,8 +242,7 @@ cdef class CDNManager:
                     part = next_part(source, size)
                     produced += size
                     number += 1
-                    future = pool.submit(client.upload_part, Bucket=bucket, Key=key, UploadId=upload_id,
-                                         PartNumber=number, Body=part, ChecksumAlgorithm="CRC32")
+                    future = pool.submit(put_part, urls[number - 1], part)
                     pending[future] = (number, size)
                     if cache_file is not None and not cache_failed:
                         cache_failed = write_part(cache_file, part)
@@ -242,10 +251,7 @@ cdef class CDNManager:
                         finished, _ = wait(list(pending), return_when=FIRST_COMPLETED)
                         for future in finished:
                             part_number, part_len = pending.pop(future)
-                            answer = future.result()
-                            etags[part_number] = {"ETag": answer["ETag"], "PartNumber": part_number}
-                            if answer.get("ChecksumCRC32"):
-                                etags[part_number]["ChecksumCRC32"] = answer["ChecksumCRC32"]
+                            tags[part_number] = future.result()
                             sent += part_len
                             if progress is not None:
                                 progress(sent, length)
@@ -253,44 +259,8 @@ cdef class CDNManager:
                 for future in pending:
                     future.cancel()
                 raise
-        client.complete_multipart_upload(
-            Bucket=bucket, Key=key, UploadId=upload_id,
-            MultipartUpload={"Parts": [etags[n] for n in sorted(etags)]},
-        )
+        etags.extend(tags[n] for n in sorted(tags))
         return cache_failed
-
-    cdef int delete(self, str key) except -1:
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        try:
-            self.client(True).delete_object(Bucket=self.creds.bucket, Key=key)
-        except (BotoCoreError, ClientError) as e:
-            import logging
-
-            logging.getLogger("azaion").warning("could not remove %s from the CDN: %s", key, type(e).__name__)
-        return 0
-
-    cdef int delete_versions(self, str folder, str name, str keep) except -1:
-        # Best effort: a failure here leaves an unreachable object behind, never a wrong answer.
-        import re
-
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        prefix = f"{folder}/{name}."
-        pattern = re.compile(re.escape(prefix) + r"[0-9a-f]{32}" + re.escape(constants.BIG_SUFFIX))
-        try:
-            client = self.client(True)
-            pages = client.get_paginator("list_objects_v2").paginate(Bucket=self.creds.bucket, Prefix=prefix)
-            for page in pages:
-                for item in page.get("Contents", []):
-                    if item["Key"] != keep and pattern.fullmatch(item["Key"]):
-                        client.delete_object(Bucket=self.creds.bucket, Key=item["Key"])
-        except (BotoCoreError, ClientError) as e:
-            import logging
-
-            logging.getLogger("azaion").warning("could not remove old big parts of %s/%s: %s", folder, name,
-                                                type(e).__name__)
-        return 0
 
     def __repr__(self):
         return f"CDNManager(host={self.creds.host!r}, bucket={self.creds.bucket!r})"

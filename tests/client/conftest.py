@@ -49,6 +49,7 @@ def api(httpserver, s3_endpoint, s3_bucket) -> Iterator[FakeApi]:
     fake.add_user(EMAIL, PASSWORD, "ResourceUploader")
     fake.bucket = s3_bucket
     fake.s3 = s3_endpoint
+    fake.big_parts()  # the signer of upload URLs, made before the first request
     httpserver.expect_request(re.compile(".*")).respond_with_handler(fake.handle)
     yield fake
     httpserver.clear()

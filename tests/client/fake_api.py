@@ -129,6 +129,10 @@ class FakeApi:
             return "get"
         if method == "POST" and re.fullmatch(r"/resources/[^/]+", path):
             return "upload"
+        if method == "POST" and re.fullmatch(r"/resources/[^/]+/[^/]+/big", path):
+            return "big"
+        if method == "POST" and re.fullmatch(r"/resources/[^/]+/[^/]+/big/complete", path):
+            return "big_complete"
         return "unknown"
 
     @staticmethod
@@ -230,5 +234,54 @@ class FakeApi:
         upload = request.files.get("data")
         if upload is None or not upload.filename:
             return self.error(400, "BAD_REQUEST")
-        self.resources[(folder, upload.filename)] = upload.read()
+        small = upload.read()
+        self.resources[(folder, upload.filename)] = small
+        if getattr(self, "s3", None) is not None:
+            self.big_parts().remove_older_versions(folder, upload.filename, small)
         return Response(json.dumps({"success": True}), status=201, content_type="application/json")
+
+    def big_parts(self):
+        """The server's own signer of upload URLs, on this fake's bucket (the keys stay here)."""
+        from azaion_server.resources.bigparts import BigPartStore
+        from azaion_server.resources.settings import ResourceSettings
+
+        store = getattr(self, "_big_parts", None)
+        if store is not None:
+            return store
+        self._big_parts = BigPartStore(
+            ResourceSettings(
+                s3_endpoint=self.s3.url,
+                s3_bucket=self.bucket,
+                s3_region=self.s3.region,
+                s3_uploader_key=self.s3.uploader_key,
+                s3_uploader_secret=self.s3.uploader_secret,
+            )
+        )
+        self._big_parts.client()  # boto3's first client is slow to make: not inside a request
+        return self._big_parts
+
+    def _uploader(self, request: Request):
+        account = self.user_of(request)
+        if account is None:
+            return None, self.error(401, "UNAUTHORIZED")
+        if account.role not in ("ResourceUploader", "Admin", "ApiAdmin"):
+            return None, self.error(403, "FORBIDDEN")
+        return account, None
+
+    def on_big(self, request: Request) -> Response:
+        _account, refused = self._uploader(request)
+        if refused is not None:
+            return refused
+        _, _, folder, name, _ = request.path.split("/")
+        body = json.loads(request.get_data())
+        grant = self.big_parts().grant(folder, name, body["version"], int(body["size"]))
+        return Response(json.dumps({"success": True, **grant}), content_type="application/json")
+
+    def on_big_complete(self, request: Request) -> Response:
+        _account, refused = self._uploader(request)
+        if refused is not None:
+            return refused
+        _, _, folder, name, _, _ = request.path.split("/")
+        body = json.loads(request.get_data())
+        self.big_parts().complete(folder, name, body["version"], body["upload_id"], body["etags"])
+        return Response(json.dumps({"success": True}), content_type="application/json")

@@ -174,6 +174,8 @@ def test_cdn_down_during_upload_sends_nothing_to_the_api(api, api_url, monkeypat
     from tests.client.conftest import cdn_yaml_for
 
     api.cdn_yaml = cdn_yaml_for(type(api.s3)(url="http://127.0.0.1:9"), api.bucket)
+    api.s3 = type(api.s3)(url="http://127.0.0.1:9")  # the URLs the server signs point there too
+    api._big_parts = None
     with azaion.ApiClient(api_url) as c:
         c.set_credentials_from_dict(EMAIL, PASSWORD)
         with pytest.raises(azaion.CDNError):

@@ -143,3 +143,21 @@ def test_licence_calls(make_account, connect):
     info = client.license_info()
     assert info["plan"] == "standard" and info["folders"] == [FOLDER]
     assert client.validate_license()["valid"] is True
+
+
+def test_one_uploader_cannot_overwrite_anothers_big_part(make_account, connect, live, s3_endpoint):
+    alice, bob, operator = (
+        make_account("ResourceUploader"),
+        make_account("ResourceUploader"),
+        make_account("Operator"),
+    )
+    data = os.urandom(9 * (1 << 20) + 5)  # a multipart upload: two signed part URLs
+    connect(alice, cache="alice").upload_big_small_resource(data, "owned.bin", FOLDER)
+    bucket = live.env["AZAION_S3_BUCKET"]
+    listed = s3_endpoint.client().list_objects_v2(Bucket=bucket, Prefix=f"{FOLDER}/owned.bin.")["Contents"]
+    before = {o["Key"]: o["ETag"] for o in listed}
+    with pytest.raises(azaion.PermissionDenied):
+        connect(bob, cache="bob").upload_big_small_resource(b"evil" * 1000, "owned.bin", FOLDER)
+    listed = s3_endpoint.client().list_objects_v2(Bucket=bucket, Prefix=f"{FOLDER}/owned.bin.")["Contents"]
+    assert {o["Key"]: o["ETag"] for o in listed} == before
+    assert connect(operator, device="op", cache="op").load_big_small_resource("owned.bin", FOLDER) == data

@@ -223,7 +223,8 @@ def startup(context: AppContext) -> None:
             )
         if created:
             log.info("created the first ApiAdmin (%s)", admin.admin_email.strip().lower())
-    ensure_bucket(settings.resources)
+    if ensure_bucket(settings.resources):
+        context.big_parts.client()  # boto3's first client takes a second: at start, not in an upload
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -95,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     import uvicorn
 
     from azaion_server.app import create_app
+    from azaion_server.connection_limits import uvicorn_options
     from azaion_server.logs import configure_logging, uvicorn_log_config
     from azaion_server.settings import Settings
     from azaion_server.workers import prepare as prepare_workers
@@ -150,6 +151,7 @@ def main(argv: list[str] | None = None) -> int:
                 port=args.port,
                 log_level=settings.server.log_level.lower(),
                 log_config=uvicorn_log_config(settings.server),
+                **uvicorn_options(settings.server, by_name=args.workers > 1),
                 **options,
             )
     return 0

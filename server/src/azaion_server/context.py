@@ -25,6 +25,7 @@ from azaion_server.jwt.models import TokenService
 from azaion_server.metrics import Metrics
 from azaion_server.prefetched import READER
 from azaion_server.prefetched import forget as forget_prefetched
+from azaion_server.resources.bigparts import BigPartStore
 from azaion_server.resources.cdn import CdnDocuments
 from azaion_server.resources.keycache import EnvelopeKeyCache
 from azaion_server.resources.smallparts import CachedStorage
@@ -53,6 +54,7 @@ class AppContext:
     callers: CallerDirectory
     changes: EventLog
     password_check: PasswordCheck
+    big_parts: BigPartStore
     # Prometheus metrics (metrics.py), when AZAION_METRICS is on.
     metrics: Metrics | None = None
 
@@ -91,7 +93,7 @@ class AppContext:
         event.listen(sessions, "after_soft_rollback", forget_events)
         assert settings.clients.client_key_secret is not None  # the settings validator guarantees it
         key_vault = KeyVault(settings.clients.client_key_secret.get_secret_value())
-        tokens = TokenService(settings.jwt)
+        tokens = TokenService(settings.jwt, settings.clients.client_session_max_seconds)
         throttle = Throttle(settings.auth)
         passwords = PasswordService(settings.auth)
         metrics = None
@@ -115,6 +117,7 @@ class AppContext:
             changes=EventLog(),
             password_check=PasswordCheck(passwords, throttle),
             metrics=metrics,
+            big_parts=BigPartStore(settings.resources),
         )
 
     def services(self) -> dict[type, Any]:
@@ -133,6 +136,7 @@ class AppContext:
                 Handshake: self.handshake,
                 EnvelopeKeyCache: self.envelope_keys,
                 CdnDocuments: self.cdn,
+                BigPartStore: self.big_parts,
                 EventHub: self.events,
                 CallerDirectory: self.callers,
                 ChangeLog: self.changes,

@@ -24,7 +24,7 @@ from azaion_server.users.settings import UsersSettings
 
 
 class ServerSettings(BaseSettings):
-    """Database, data directory, logging and metrics."""
+    """Database, data directory, logging, metrics and connection limits (`connection_limits.py`)."""
 
     model_config = SettingsConfigDict(env_prefix="AZAION_", extra="ignore")
 
@@ -39,6 +39,11 @@ class ServerSettings(BaseSettings):
     # (`max_overflow`). The event listener holds one more on PostgreSQL.
     db_pool_size: int = Field(default=16, ge=1, le=1000)
     db_max_overflow: int = Field(default=16, ge=0, le=1000)
+    header_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    body_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
+    keep_alive_seconds: int = Field(default=5, ge=1, le=300)
+    max_connections: int = Field(default=1000, ge=1)
+    max_header_bytes: int = Field(default=64 * 1024, ge=1024)
 
 
 @dataclass(frozen=True)

@@ -105,3 +105,41 @@ def test_issue_at_a_given_time(tokens: TokenService) -> None:
     past = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)
     with pytest.raises(InvalidToken):
         tokens.decode(tokens.issue(user_id=1, email="a@b.c", role="Admin", now=past))
+
+
+THIRTY_YEARS = 30 * 365 * 24 * 3600
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"exp": "now+30y"},  # an insider with the secret forging a token that never ends
+        {"exp": "now+601"},  # one second longer than the configured lifetime
+        {"iat": "now+10", "exp": "now+5"},  # issued after it expires
+    ],
+)
+def test_a_lifetime_longer_than_configured_is_refused(tokens: TokenService, changes: dict) -> None:
+    now = int(dt.datetime.now(dt.timezone.utc).timestamp())
+    offsets = {"now+30y": THIRTY_YEARS, "now+601": 601, "now+10": 10, "now+5": 5}
+    claims = _claims(**{name: now + offsets[value] for name, value in changes.items()})
+    with pytest.raises(InvalidToken):
+        tokens.decode(pyjwt.encode(claims, SECRET, algorithm="HS256"))
+
+
+def test_the_configured_lifetime_itself_is_accepted(tokens: TokenService) -> None:
+    now = int(dt.datetime.now(dt.timezone.utc).timestamp())
+    assert (
+        tokens.decode(pyjwt.encode(_claims(iat=now, exp=now + 600), SECRET, algorithm="HS256")).exp
+        == now + 600
+    )
+
+
+def test_machine_client_tokens_have_their_own_cap() -> None:
+    tokens = TokenService(JwtSettings(jwt_secret=SECRET, jwt_ttl_seconds=600), client_ttl_seconds=7200)
+    now = int(dt.datetime.now(dt.timezone.utc).timestamp())
+    client = _claims(nameid="client:3", iat=now, exp=now + 7200)
+    assert tokens.decode(pyjwt.encode(client, SECRET, algorithm="HS256")).kind == "client"
+    with pytest.raises(InvalidToken):  # a user's token is held to the users' lifetime
+        tokens.decode(pyjwt.encode(_claims(iat=now, exp=now + 7200), SECRET, algorithm="HS256"))
+    with pytest.raises(InvalidToken):
+        tokens.decode(pyjwt.encode({**client, "exp": now + 7201}, SECRET, algorithm="HS256"))

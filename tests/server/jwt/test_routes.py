@@ -56,3 +56,15 @@ def test_token_with_unknown_role_is_forbidden_everywhere(api) -> None:
     person = api.user("Operator")
     response = api.client.get("/users", headers=person.headers)
     assert response.status_code == 403 and response.json()["code"] == "FORBIDDEN"
+
+
+def test_a_thirty_year_token_signed_with_the_real_secret_is_refused(api) -> None:
+    from tests.server.conftest import FAST_SETTINGS
+
+    real = pyjwt.decode(api.admin["Authorization"].split()[1], options={"verify_signature": False})
+    forged = pyjwt.encode(
+        {**real, "exp": real["iat"] + 30 * 365 * 24 * 3600}, FAST_SETTINGS["jwt_secret"], algorithm="HS256"
+    )
+    response = api.client.get("/license/info", headers=bearer(forged))
+    assert response.status_code == 401 and response.json()["code"] == "UNAUTHORIZED"
+    assert api.client.get("/license/info", headers=api.admin).status_code in (200, 404)

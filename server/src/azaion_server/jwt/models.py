@@ -22,14 +22,24 @@ REQUIRED_CLAIMS = ("nameid", "unique_name", "role", "exp", "iat", "iss", "aud", 
 
 
 class TokenService:
-    """Signs tokens with AZAION_JWT_SECRET and checks signature, expiry, audience and issuer."""
+    """Signs tokens with AZAION_JWT_SECRET and checks signature, expiry, audience, issuer and lifetime.
 
-    def __init__(self, settings: JwtSettings) -> None:
+    The lifetime `exp - iat` is at most what this server grants (AZAION_JWT_TTL_SECONDS for
+    users, `client_ttl_seconds`, AZAION_CLIENT_SESSION_MAX_SECONDS, for machine clients): a
+    token signed with the real secret but a 30-year `exp` (an insider, a leaked secret) is
+    refused like a forged one.
+    """
+
+    def __init__(self, settings: JwtSettings, client_ttl_seconds: int | None = None) -> None:
         assert settings.jwt_secret is not None  # the settings validator guarantees it
         self._secret = settings.jwt_secret.get_secret_value()
         self._issuer = settings.jwt_issuer
         self._audience = settings.jwt_audience
         self.ttl = dt.timedelta(seconds=settings.jwt_ttl_seconds)
+        self._max_lifetime = {
+            "user": settings.jwt_ttl_seconds,
+            "client": settings.jwt_ttl_seconds if client_ttl_seconds is None else client_ttl_seconds,
+        }
 
     def __repr__(self) -> str:
         return f"TokenService(issuer={self._issuer!r}, audience={self._audience!r})"
@@ -68,6 +78,8 @@ class TokenService:
             )
             claims = TokenClaims.model_validate(payload)
             claims.subject_id  # noqa: B018 - a nameid without a valid id is a malformed token
+            if not 0 < claims.exp - claims.iat <= self._max_lifetime[claims.kind]:
+                raise ValueError("lifetime longer than this server grants")
         except (pyjwt.PyJWTError, ValidationError, ValueError) as e:
             raise InvalidToken() from e
         return claims

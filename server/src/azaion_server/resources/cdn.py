@@ -18,20 +18,21 @@ CDN_FILE = "cdn.yaml"
 def cdn_yaml(settings: ResourceSettings, role: str) -> bytes:
     """The YAML of docs/protocol.md for a caller with `role`.
 
-    Roles that may not upload get the uploader fields empty: the keys that write to the bucket
-    have no business on a device that only reads.
+    Every role gets the uploader fields empty: the keys that write to the bucket stay on the
+    server, which signs each upload for its own object (`resources/bigparts.py`). The fields
+    stay, empty, so that older clients still parse the document.
     """
     if not settings.s3_endpoint:
         raise ResourceNotFound("this server has no CDN configured (AZAION_S3_ENDPOINT)")
-    uploader = role in UPLOADER_ROLE_VALUES
+    del role  # the same document for every role now
     document = {
         "host": settings.s3_endpoint,
         "bucket": settings.s3_bucket,
         "region": settings.s3_region,
         "downloader_access_key": settings.s3_downloader_key,
         "downloader_access_secret": settings.s3_downloader_secret.get_secret_value(),
-        "uploader_access_key": settings.s3_uploader_key if uploader else "",
-        "uploader_access_secret": (settings.s3_uploader_secret.get_secret_value() if uploader else ""),
+        "uploader_access_key": "",
+        "uploader_access_secret": "",
     }
     text: str = yaml.safe_dump(document, sort_keys=False)
     return text.encode("utf-8")

@@ -8,6 +8,7 @@ from fastapi import Depends
 
 from azaion_server.auth.deps import require_roles
 from azaion_server.deps import provide
+from azaion_server.resources.bigparts import BigPartStore
 from azaion_server.resources.cdn import CdnDocuments
 from azaion_server.resources.keycache import EnvelopeKeyCache
 from azaion_server.resources.settings import ResourceSettings
@@ -20,4 +21,5 @@ ResourceAdmin = Annotated[Caller, Depends(require_roles(*ADMIN_ROLES))]
 KeyCache = Annotated[EnvelopeKeyCache, Depends(provide(EnvelopeKeyCache))]
 Stored = Annotated[Storage, Depends(provide(Storage))]
 Cdn = Annotated[CdnDocuments, Depends(provide(CdnDocuments))]
+BigParts = Annotated[BigPartStore, Depends(provide(BigPartStore))]
 ResourceLimits = Annotated[ResourceSettings, Depends(provide(ResourceSettings))]

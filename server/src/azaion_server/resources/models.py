@@ -11,7 +11,7 @@ import logging
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, bindparam, or_, select, true
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from azaion_server.auth.models import Attempt, PasswordCheck, bind_hardware
@@ -28,7 +28,7 @@ from azaion_server.resources.entities import Resource
 from azaion_server.resources.exceptions import ResourceNotFound
 from azaion_server.resources.keycache import EnvelopeKeyCache
 from azaion_server.resources.multipart import UploadForm
-from azaion_server.resources.patterns import check_pattern, deadline
+from azaion_server.resources.patterns import check_pattern, deadline, first_matches
 from azaion_server.resources.policy import can_read, is_owner, owner_nameid
 from azaion_server.resources.schemas import ResourceOut, ResourceQuery
 from azaion_server.resources.storage import Storage
@@ -48,6 +48,8 @@ from azaion_server.vocabulary import (
 log = logging.getLogger(__name__)
 
 MAX_LIST_COUNT = 1000
+# Rows fetched at a time while the `name` filter looks for matches.
+_NAME_BATCH = 500
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off", ""})
 
@@ -132,23 +134,22 @@ def list_resources(
         conditions.append(Resource.modified >= _timestamp(query.since))
     if query.uploaded is not None:
         conditions.append(Resource.uploaded >= _timestamp(query.uploaded))
-    if query.name is not None:
-        # Run by the database: PostgreSQL's engine, or Python's `re` (search) on SQLite.
-        conditions.append(Resource.name.regexp_match(check_pattern(query.name)))
-    statement = (
-        select(Resource)
-        .where(*conditions)
-        .order_by(Resource.modified.desc(), Resource.id.desc())
-        .limit(max(1, min(MAX_LIST_COUNT, query.count)))
-    )
-    try:
-        if query.name is None:
-            return list(session.scalars(statement))
-        with deadline(session):
-            return list(session.scalars(statement))
-    except DataError as e:  # a pattern PostgreSQL's dialect of regular expressions refuses
-        session.rollback()
-        raise BadRequest("name is not a valid regular expression") from e
+    count = max(1, min(MAX_LIST_COUNT, query.count))
+    order = (Resource.modified.desc(), Resource.id.desc())
+    if query.name is None:
+        return list(session.scalars(select(Resource).where(*conditions).order_by(*order).limit(count)))
+    # The pattern is matched here, in linear time (resources/patterns.py), on what the caller
+    # may see; the database streams ids and names newest first until `count` have matched.
+    pattern = check_pattern(query.name)
+    with deadline(session):
+        names = select(Resource.id, Resource.name).where(*conditions).order_by(*order)
+        rows = session.execute(names.execution_options(yield_per=_NAME_BATCH))
+        ids = first_matches(rows, pattern, count)
+        rows.close()
+        found = (
+            {r.id: r for r in session.scalars(select(Resource).where(Resource.id.in_(ids)))} if ids else {}
+        )
+    return [found[i] for i in ids if i in found]
 
 
 # Built once: the download path runs it on every request (values are bound per call).

@@ -16,16 +16,29 @@ from azaion_server.licenses.deps import Licensing
 from azaion_server.metrics import OptionalMetrics
 from azaion_server.names import check_upload_folder
 from azaion_server.resources import models
-from azaion_server.resources.deps import Cdn, KeyCache, ResourceAdmin, ResourceLimits, Stored, Uploader
+from azaion_server.resources.bigparts import check_writable
+from azaion_server.resources.deps import (
+    BigParts,
+    Cdn,
+    KeyCache,
+    ResourceAdmin,
+    ResourceLimits,
+    Stored,
+    Uploader,
+)
 from azaion_server.resources.multipart import read_upload
 from azaion_server.resources.schemas import (
     UPLOAD_OPENAPI,
+    BigUploadComplete,
+    BigUploadGrant,
+    BigUploadRequest,
     GetRequest,
     PublishRequest,
     ResourceList,
     ResourceOut,
     ResourceQuery,
     ResourceResponse,
+    Success,
 )
 from azaion_server.vocabulary import Caller
 
@@ -94,6 +107,7 @@ class Uploads:
     storage: Stored
     limits: ResourceLimits
     changes: Changes
+    big_parts: BigParts
 
 
 async def _upload(
@@ -118,6 +132,7 @@ async def _upload(
         limit,
     )
     try:
+        head = await run_in_threadpool(form.buffer.read_head, 26)
         resource = await run_in_threadpool(
             models.store_upload,
             uploads.sessions,
@@ -130,6 +145,8 @@ async def _upload(
         )
     finally:
         form.buffer.discard()
+    # The big parts of earlier versions: no small part refers to them any more.
+    await run_in_threadpool(uploads.big_parts.remove_older_versions, folder, resource.name, head)
     return ResourceResponse(resource=ResourceOut.of(resource))
 
 
@@ -158,6 +175,35 @@ async def replace(
 ) -> ResourceResponse:
     """Replace the bytes of an existing resource (multipart as for `POST`); 404 when there is none."""
     return await _upload(folder, request, caller, uploads, session, replace_only=True)
+
+
+@router.post("/{folder}/{name}/big", response_model=BigUploadGrant)
+def grant_big_upload(
+    folder: str, name: str, body: BigUploadRequest, caller: Uploader, big_parts: BigParts, session: SessionDep
+) -> BigUploadGrant:
+    """Signed URLs to upload one version's big part of a resource the caller may write.
+
+    403 when another uploader owns the name; the bucket's keys stay on the server.
+    """
+    check_writable(session, caller, folder, name)
+    session.close()
+    return BigUploadGrant(**big_parts.grant(folder, name, body.version, body.size))
+
+
+@router.post("/{folder}/{name}/big/complete", response_model=Success)
+def complete_big_upload(
+    folder: str,
+    name: str,
+    body: BigUploadComplete,
+    caller: Uploader,
+    big_parts: BigParts,
+    session: SessionDep,
+) -> Success:
+    """Complete a multipart upload that `POST .../big` started, from its parts' ETags in order."""
+    check_writable(session, caller, folder, name)
+    session.close()
+    big_parts.complete(folder, name, body.version, body.upload_id, body.etags)
+    return Success()
 
 
 @router.get("/{folder}/{name}", response_model=ResourceResponse)

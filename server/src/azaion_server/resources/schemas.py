@@ -116,3 +116,38 @@ UPLOAD_OPENAPI = {
         },
     }
 }
+
+
+class BigUploadRequest(BaseModel):
+    """`POST /resources/{folder}/{name}/big`: which version (the small part's salt, hex) and its size."""
+
+    version: str = Field(pattern="^[0-9a-f]{32}$")
+    size: int = Field(ge=0)
+
+
+class BigUploadGrant(BaseModel):
+    """Signed URLs for one big part: `url` (one PUT) or `parts` (multipart, `part_size` each)."""
+
+    success: bool = True
+    key: str
+    expires_in: int
+    url: str | None
+    upload_id: str | None
+    part_size: int
+    parts: list[str]
+    abort_url: str | None = None
+    delete_url: str
+
+
+class BigUploadComplete(BaseModel):
+    """`POST /resources/{folder}/{name}/big/complete`: the multipart upload and its parts' ETags, in order."""
+
+    version: str = Field(pattern="^[0-9a-f]{32}$")
+    upload_id: str = Field(min_length=1, max_length=1024)
+    etags: list[str] = Field(min_length=1, max_length=10000)
+
+
+class Success(BaseModel):
+    """`{"success": true}`."""
+
+    success: bool = True

@@ -26,3 +26,5 @@ class ResourceSettings(BaseSettings):
     s3_downloader_secret: SecretStr = SecretStr("")
     s3_uploader_key: str = ""
     s3_uploader_secret: SecretStr = SecretStr("")
+    # How long the URLs `POST /resources/{folder}/{name}/big` signs stay valid.
+    s3_upload_url_seconds: int = Field(default=3600, ge=60, le=7 * 24 * 3600)

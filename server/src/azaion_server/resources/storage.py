@@ -53,6 +53,12 @@ class UploadBuffer:
         self.file.seek(0)
         return self.file.read()
 
+    def read_head(self, size: int) -> bytes:
+        """The first `size` bytes written."""
+        self.file.flush()
+        self.file.seek(0)
+        return self.file.read(size)
+
     def discard(self) -> None:
         """Close and remove the temporary file (idempotent)."""
         self.file.close()
