@@ -53,3 +53,18 @@ class CappedRetry(Retry):
             if wait is not None and wait > constants.retry_after_max():
                 raise MaxRetryError(_pool, url, error)
         return super().increment(method, url, response, error, _pool, _stacktrace)
+
+
+def after_broken_answer(retry: Retry, method: str, url: str) -> Optional[Retry]:
+    """The policy's next state after an answer broke off mid-body, or None when it says stop.
+
+    urllib3 retries only until an answer's headers arrive; a body cut later is asked of the same
+    ``Retry`` as a read error, so it is retried where a refused connection would be (idempotent
+    calls) and counted against the same numbers, with the same backoff.
+    """
+    from urllib3.exceptions import ProtocolError
+
+    try:
+        return retry.increment(method=method, url=url, error=ProtocolError("the answer broke off"))
+    except (MaxRetryError, ProtocolError):
+        return None

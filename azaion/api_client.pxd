@@ -1,8 +1,9 @@
 # cython: language_level=3
+from azaion.cache cimport BigPartCache, CacheEntry
 from azaion.cdn_manager cimport CDNManager
 from azaion.credentials cimport Credentials
 from azaion.hardware_service cimport HardwareService
-from azaion.security cimport EnvelopeKeys, ResourceDecryptor
+from azaion.security cimport EnvelopeKeys
 from azaion.user cimport User
 
 
@@ -18,6 +19,7 @@ cdef class ApiClient:
     cdef EnvelopeKeys envelope_keys
     cdef object public_key
     cdef tuple timeout
+    cdef BigPartCache big_parts
 
     cpdef set_credentials_from_dict(self, str email, str password)
     cdef set_credentials(self, Credentials credentials)
@@ -27,7 +29,7 @@ cdef class ApiClient:
     cdef object send(self, str method, str url, object payload, bint is_stream, bint authenticated)
     cdef bytes load_bytes(self, str filename, str folder)
     cdef upload_file(self, str filename, bytes resource, str folder, str category=*, bint draft=*)
-    cdef bytes load_big_file_cdn(self, str folder, str big_part)
+    cdef bytes load_big_file_cdn(self, CacheEntry entry, bytes small, object progress)
     cpdef bytes load_big_small_resource(self, str resource_name, str folder, object progress=*)
     cpdef upload_big_small_resource(self, bytes resource, str resource_name, str folder, object progress=*,
                                     str category=*, bint draft=*)
@@ -38,9 +40,3 @@ cdef class ApiClient:
     cdef HardwareService hardware_service(self)
     cdef EnvelopeKeys keys(self)
     cdef CDNManager cdn(self)
-    cdef object big_path(self, str folder, str name)
-    cdef object lock_for(self, object path)
-    cdef bytes decrypt_cached(self, object path, bytes small, str folder, str name, object progress)
-    cdef bytes download_big(self, object path, bytes small, str folder, str name, object progress)
-    cdef Py_ssize_t feed_file(self, object f, ResourceDecryptor dec, Py_ssize_t size, object progress,
-                              Py_ssize_t length) except -1

@@ -1,13 +1,9 @@
 # cython: language_level=3
 # The client a loader process imports: log in, fetch a split-encrypted resource and return its
-# plaintext in memory, or publish one. Method names and visibility follow
-# ../shared/seeds/azaion-api-client.md; ../docs/formats.md and ../docs/protocol.md pin the bytes.
+# plaintext in memory, or publish one. Method names and visibility are the seed's
+# (docs/client.md lists them); docs/formats.md and docs/protocol.md pin the bytes.
 import logging
-import os
-import re
 import time
-import uuid
-from pathlib import Path
 
 from azaion import constants
 from azaion.errors import (
@@ -31,33 +27,33 @@ from azaion.errors import (
     TooManyAttempts,
 )
 
-from azaion.cdn_manager cimport CDNCredentials, CDNManager
-from azaion.constants cimport DEFAULT_SEGMENT_SIZE, HEADER_LEN, TAG_LEN
+from azaion.cache cimport BigPartCache, CacheEntry
+from azaion.cdn_manager cimport CDNCredentials, CDNManager, big_key
+from azaion.constants cimport DEFAULT_SEGMENT_SIZE
 from azaion.credentials cimport Credentials, MachineCredentials
 from azaion.hardware_service cimport HardwareService
 from azaion.security cimport (
     EnvelopeKeys,
-    ResourceDecryptor,
     ResourceEncryptor,
     answer_challenge,
-    integrity_error,
     open_header,
-    segment_read_size,
     small_length,
+    version_id,
 )
 from azaion.user cimport User
 
 log = logging.getLogger("azaion")
 
-cdef int read_ahead_depth(Py_ssize_t step):
-    # A cold load receives in a second thread (docs/performance.md): the network and the cache
-    # file on one core, decryption on the other. Segments the receiver may be ahead: about
-    # AZAION_CHUNK_SIZE bytes, at least one.
-    return max(1, constants.chunk_size() // step)
-
-
-cdef object RESERVED_NAMES = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$", re.IGNORECASE)
-cdef object CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# The name rules of docs/protocol.md (INVALID_NAME), the same as the server's
+# azaion_server/names.py; tests/vectors/names.json holds the cases both sides are tested with.
+# Windows device names: a file called `CON` or `nul.txt` cannot be created there.
+cdef frozenset DEVICE_NAMES = frozenset(
+    {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$", "COM¹", "COM²", "COM³", "LPT¹", "LPT²", "LPT³"}
+    | {f"COM{i}" for i in range(10)} | {f"LPT{i}" for i in range(10)}
+)
+# Path separators; `:` (drive letters, NTFS streams); `%`, so that no name means one thing raw
+# and another URL-decoded.
+cdef frozenset FORBIDDEN_CHARACTERS = frozenset("/\\:%")
 
 # The server's error codes (docs/protocol.md) and the exception each one raises.
 cdef dict ERRORS_BY_CODE = {
@@ -74,6 +70,8 @@ cdef dict ERRORS_BY_CODE = {
     "TOO_LARGE": TooLarge,
     "TOO_MANY_ATTEMPTS": TooManyAttempts,
     "TOO_MANY_STREAMS": TooManyAttempts,
+    "METHOD_NOT_ALLOWED": BadRequest,
+    "INTERNAL": ServerError,
 }
 cdef dict ADVICE = {
     "INVALID_CREDENTIALS": "check the email and password (or the machine client's key)",
@@ -90,6 +88,9 @@ cdef dict ADVICE = {
     "TOO_MANY_STREAMS": "this account already follows the maximum number of event streams; close one and retry",
     "INVALID_NAME": "the server refused the name; use plain names without path separators",
     "BAD_REQUEST": "the server refused the request as malformed",
+    "METHOD_NOT_ALLOWED": "the server does not allow this call on this path; are the client and server versions "
+                          "compatible?",
+    "INTERNAL": "the server failed",
 }
 
 
@@ -99,37 +100,21 @@ cdef str check_name(object value, str what):
         raise InvalidName(f"the {what} name must be a non-empty string")
     if len(value) > 255:
         raise InvalidName(f"the {what} name is longer than 255 characters")
-    if "/" in value or "\\" in value or CONTROL.search(value):
-        raise InvalidName(f"the {what} name {value!r} holds a path separator or a control character")
-    if value.startswith(".") or value.strip() != value or value.endswith("."):
+    if any(c in FORBIDDEN_CHARACTERS or ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        raise InvalidName(f"the {what} name {value!r} holds a path separator, ':', '%' or a control character")
+    # Windows drops a trailing dot or space, so `a.` and `a ` would name the file `a` there.
+    if value[0] in ". " or value[-1] in ". ":
         raise InvalidName(f"the {what} name {value!r} may not start or end with a dot or a space")
-    if RESERVED_NAMES.match(value) or ":" in value or "%" in value:
+    if value.split(".", 1)[0].rstrip(" ").upper() in DEVICE_NAMES:
         raise InvalidName(f"the {what} name {value!r} is reserved on some systems; choose another")
     return value
 
 
-cdef str big_key(str folder, str name, object small):
-    # Each version's big part is its own object, named after the salt in its header: an upload
-    # never overwrites the big part a loader is reading, and a refused upload clobbers nothing.
-    return f"{folder}/{name}.{bytes(small[10:26]).hex()}{constants.BIG_SUFFIX}"
+cdef str url_segment(str name):
+    # A checked name as one path segment of a URL: `#`, `?` and the rest percent-encoded.
+    from urllib.parse import quote
 
-
-cdef str glob_escape(str name):
-    import glob
-
-    return glob.escape(name)
-
-
-cdef str disk_name(str name):
-    # A name of up to 255 characters leaves no room on most file systems for the ".big" suffix
-    # and the temporary file's; long names are shortened to a prefix and a digest of the whole.
-    import hashlib
-
-    encoded = name.encode("utf-8")
-    if len(encoded) <= 180:
-        return name
-    prefix = encoded[:120].decode("utf-8", "ignore")
-    return f"{prefix}~{hashlib.sha256(encoded).hexdigest()[:32]}"
+    return quote(name, safe="")
 
 
 cdef raise_for_response(object response):
@@ -149,10 +134,11 @@ cdef raise_for_response(object response):
     if status >= 500:
         retry_after = response.headers.get("Retry-After")
         hint = f"; the server asks to retry after {retry_after} s" if retry_after else "; try again later"
-        raise ServerError(f"the API answered {status} after retries{hint}", code="SERVER_ERROR", status=status)
+        code = code if ERRORS_BY_CODE.get(code) is ServerError else "SERVER_ERROR"
+        raise ServerError(f"the API answered {status} after retries{hint}", code=code, status=status)
     if code not in ERRORS_BY_CODE:
         code = {400: "BAD_REQUEST", 401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND",
-                413: "TOO_LARGE", 429: "TOO_MANY_ATTEMPTS"}.get(status, "BAD_REQUEST")
+                405: "METHOD_NOT_ALLOWED", 413: "TOO_LARGE", 429: "TOO_MANY_ATTEMPTS"}.get(status, "BAD_REQUEST")
     cls = ERRORS_BY_CODE[code]
     message = ADVICE[code]
     if server_message and code in ("BAD_REQUEST", "INVALID_NAME"):
@@ -208,6 +194,7 @@ cdef class ApiClient:
     def __init__(self, str api_url=None, *, cache_dir=None, jwt_public_key=None):
         self.api_url = constants.api_url(api_url)
         self.cache_dir = constants.cache_dir(cache_dir)
+        self.big_parts = BigPartCache.new(self.cache_dir)
         self.timeout = constants.timeouts()
         self.public_key = jwt_public_key
         self.session = make_session(self.api_url)
@@ -265,14 +252,17 @@ cdef class ApiClient:
                              {"json": {"email": self.credentials.email, "password": self.credentials.password()}},
                              False, False)
         raise_for_response(response)
+        token = None
         try:
             token = response.json()["token"]
         except (ValueError, KeyError, TypeError):
+            pass
+        if not isinstance(token, str):
             raise InvalidToken("the login answer holds no token; is the API URL right?") from None
         self.set_token(token)
 
     cdef int handshake(self) except -1:
-        # The registry's challenge-response (../shared/seeds/registry-api.rst): the key never
+        # The registry's challenge-response (docs/protocol.md): the key never
         # travels, only the challenge text encrypted with it.
         cdef MachineCredentials creds = <MachineCredentials> self.credentials
         refused = "the machine client handshake was refused; check the client name and key"
@@ -284,9 +274,12 @@ cdef class ApiClient:
         if str(challenge.get("cipher", "AES-256-CBC")).upper() != "AES-256-CBC":
             raise AuthenticationError(f"the server asks for cipher {challenge.get('cipher')!r}, "
                                       "which this client does not speak")
+        answer = None
         try:
             answer = answer_challenge(creds.secret(), str(challenge["text"]), str(challenge["cipher_iv"]))
         except IntegrityError:
+            pass
+        if answer is None:
             raise AuthenticationError(refused) from None
         body = {"client_name": creds.client_name, "id": challenge["id"], "duration": 3600,
                 "encrypted_text": answer}
@@ -302,12 +295,14 @@ cdef class ApiClient:
         try:
             return response.json()
         except ValueError:
-            raise ServerError(f"the API answered {response.status_code} with a body that is not JSON; "
-                              "is the API URL right?", status=response.status_code) from None
+            pass
+        raise ServerError(f"the API answered {response.status_code} with a body that is not JSON; "
+                          "is the API URL right?", status=response.status_code) from None
 
     cdef set_token(self, str token):
         import jwt
 
+        failure = None
         try:
             if self.public_key is not None:
                 claims = jwt.decode(token, self.public_key, algorithms=["RS256", "ES256", "EdDSA"],
@@ -315,7 +310,9 @@ cdef class ApiClient:
             else:
                 claims = jwt.decode(token, options={"verify_signature": False})
         except jwt.PyJWTError as e:
-            raise InvalidToken(f"the server's token could not be read ({type(e).__name__}); "
+            failure = type(e).__name__
+        if failure is not None:
+            raise InvalidToken(f"the server's token could not be read ({failure}); "
                                "check the API URL and the server's key") from None
         if not isinstance(claims, dict) or "nameid" not in claims or "unique_name" not in claims:
             raise InvalidToken("the server's token lacks the nameid or unique_name claim")
@@ -363,17 +360,36 @@ cdef class ApiClient:
         if "headers" in payload:
             payload = dict(payload)
             headers.update(payload.pop("headers"))
-        try:
-            response = self.session.request(method, self.api_url + url, headers=headers, timeout=self.timeout,
-                                            stream=is_stream, allow_redirects=False, **payload)
-        except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as e:
-            log.debug("%s %s broke off: %s", method, url, type(e).__name__)
-            raise NetworkError(f"the connection to the API at {self.api_url} broke off in the middle of an "
-                               f"answer ({type(e).__name__}); try again") from None
-        except requests.exceptions.RequestException as e:
-            log.debug("%s %s failed: %s", method, url, type(e).__name__)
-            raise NetworkError(f"could not reach the API at {self.api_url} ({type(e).__name__}); "
-                               "check the URL and the network, then try again") from None
+        # Failures are raised after the handler, never inside it: a requests exception holds the
+        # request (its body the password, its headers the token) and would ride along as context.
+        from azaion._retry import after_broken_answer
+
+        retry = self.session.get_adapter(self.api_url + url).max_retries
+        while True:
+            failure = None
+            try:
+                response = self.session.request(method, self.api_url + url, headers=headers, timeout=self.timeout,
+                                                stream=True, allow_redirects=False, **payload)
+            except requests.exceptions.RequestException as e:
+                failure = (f"could not reach the API at {self.api_url} ({type(e).__name__}); check the URL and "
+                           "the network, then try again")
+            if failure is not None:
+                log.debug("%s %s failed: %s", method, url, failure)
+                raise NetworkError(failure) from None
+            if is_stream:
+                break
+            try:
+                response.content  # the whole body now, so that a cut one is retried here
+                break
+            except requests.exceptions.RequestException as e:
+                failure = type(e).__name__
+            response.close()
+            retry = after_broken_answer(retry, method, url)
+            log.debug("%s %s broke off mid-answer (%s)%s", method, url, failure, "; retrying" if retry else "")
+            if retry is None:
+                raise NetworkError(f"the connection to the API at {self.api_url} broke off in the middle of an "
+                                   f"answer ({failure}); try again") from None
+            retry.sleep()
         log.debug("%s %s -> %s", method, url, response.status_code)
         return response
 
@@ -406,8 +422,8 @@ cdef class ApiClient:
 
     cdef CDNManager cdn(self):
         if self.cdn_manager is None:
-            self.cdn_manager = CDNManager(CDNCredentials.from_yaml(self.load_bytes(constants.CDN_CONFIG,
-                                                                                    constants.SYSTEM_FOLDER)))
+            self.cdn_manager = CDNManager.new(CDNCredentials.from_yaml(self.load_bytes(constants.CDN_CONFIG,
+                                                                                        constants.SYSTEM_FOLDER)))
         return self.cdn_manager
 
     cdef bytes load_bytes(self, str filename, str folder):
@@ -417,7 +433,7 @@ cdef class ApiClient:
         body = {"fileName": filename, "hardware": self.hardware_service().hardware_hash}
         if not self.credentials.is_machine():
             body["password"] = self.credentials.password()
-        response = self.request("POST", f"/resources/get/{folder}", {"json": body}, False)
+        response = self.request("POST", f"/resources/get/{url_segment(folder)}", {"json": body}, False)
         return keys.open(response.content)
 
     cdef upload_file(self, str filename, bytes resource, str folder, str category=None, bint draft=False):
@@ -427,203 +443,38 @@ cdef class ApiClient:
         form = {"draft": "true" if draft else "false"}
         if category:
             form["category"] = category
-        return self.request("POST", f"/resources/{folder}", {"files": files, "data": form}, False)
+        return self.request("POST", f"/resources/{url_segment(folder)}", {"files": files, "data": form}, False)
 
-    cdef object big_path(self, str folder, str name):
-        return Path(self.cache_dir) / disk_name(folder) / (disk_name(name) + constants.BIG_SUFFIX)
-
-    cdef object lock_for(self, object path):
-        from filelock import FileLock
-
-        lock_path = Path(self.cache_dir) / ".locks" / path.parent.name / (path.name + ".lock")
-        try:
-            lock_path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise CacheError(f"cannot create the cache directory {lock_path.parent} ({e.strerror}); "
-                             "set AZAION_CACHE_DIR to a writable directory") from None
-        return FileLock(str(lock_path))
-
-    cdef bytes decrypt_cached(self, object path, bytes small, str folder, str name, object progress):
-        # The cached big part, read in segment-aligned chunks into one reused buffer; each
-        # segment is opened straight from it into the output buffer (allocated once, at its final
-        # size). A reader thread was measured here and gained nothing: page-cache reads are cheap
-        # next to first-touching the output (docs/performance.md).
-        cdef ResourceDecryptor dec
-        cdef Py_ssize_t size
-        with open(path, "rb", buffering=0) as f:
-            size = os.fstat(f.fileno()).st_size
-            dec = ResourceDecryptor.new(small, len(small) + size, folder, name)
-            self.feed_file(f, dec, size, progress, size)
-        return dec.finish()
-
-    cdef bytes download_big(self, object path, bytes small, str folder, str name, object progress):
-        # Streams the big part from the CDN into a partial file beside its final path while
-        # decrypting it, so it is verified as it arrives and never held in memory twice: a
-        # second thread receives one segment at a time and writes it to the file, this one
-        # opens it into the output buffer. Only a complete, verified file is renamed into place.
-        # The partial file is named after the version and survives an interrupted download
-        # (network, kill -9): the next load, under the same lock, re-verifies what it holds and
-        # fetches only the rest.
-        cdef ResourceDecryptor dec
+    cdef bytes load_big_file_cdn(self, CacheEntry entry, bytes small, object progress):
+        # The seed's CDN step: the big part that belongs to `small`, streamed from the CDN
+        # through the cache (which verifies and commits it). A new version may have been
+        # published between reading the small part and the big one: read both once more, then
+        # give up.
         cdef CDNManager cdn = self.cdn()
-        cdef Py_ssize_t done = 0, length, total, step, have, boundary
-        key = big_key(folder, name, small)
-        partial = path.with_name(f"{path.name}.{bytes(small[10:26]).hex()}.partial")
-        for stale in path.parent.glob(f"{glob_escape(path.name)}.*.partial"):
-            if stale != partial:
-                stale.unlink(missing_ok=True)
-        have = partial.stat().st_size if partial.exists() else 0
-        if have:
-            length = int(cdn.head(key)["ContentLength"])
-        else:
-            log.info("downloading the big part %s from the CDN", key)
-            body, length, _ = cdn.open_download(key, 0)
-        total = len(small) + length
-        dec = ResourceDecryptor.new(small, total, folder, name)
-        step = dec.segment_size + TAG_LEN
-        keep = False
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with open(partial, "r+b" if have else "wb") as f:
-                if have:
-                    # Only whole segments count: the rest of the file is fetched again.
-                    boundary = min(have, length)
-                    if boundary < length:
-                        boundary = max(0, HEADER_LEN + ((len(small) + boundary - HEADER_LEN) // step) * step
-                                       - len(small))
-                    try:
-                        done = self.feed_file(f, dec, boundary, progress, length)
-                    except IntegrityError:
-                        log.info("the partial download of %s does not verify; starting over", key)
-                        f.seek(0)
-                        dec = ResourceDecryptor.new(small, total, folder, name)
-                        done = 0
-                    f.seek(done)
-                    f.truncate()
-                    if done < length:
-                        log.info("resuming the big part %s from the CDN at byte %d of %d", key, done, length)
-                        body, remaining, object_size = cdn.open_download(key, done)
-                        if object_size != length:
-                            body.close()
-                            raise integrity_error()
-                    else:
-                        body = None
-                position = [len(small) + done]
-
-                def receive_segment():
-                    want = segment_read_size(position[0], total, dec.segment_size, step)
-                    if not want:
-                        return None
-                    try:
-                        data = body.read(want)
-                    except Exception as e:
-                        raise CDNError(f"the download of {key!r} from the CDN broke off "
-                                       f"({type(e).__name__}); load it again to resume") from None
-                    if not data:
-                        return None
-                    f.write(data)
-                    position[0] += len(data)
-                    return data
-
-                if body is not None:
-                    from azaion._read_ahead import ReadAhead
-
-                    ahead = ReadAhead(receive_segment, read_ahead_depth(step))
-                    try:
-                        while True:
-                            data = ahead.next()
-                            if data is None:
-                                break
-                            dec.feed(data)
-                            done += len(data)
-                            if progress is not None:
-                                progress(done, length)
-                    except (CDNError, NetworkError):
-                        keep = True  # what arrived is kept for the next attempt
-                        raise
-                    finally:
-                        ahead.close()
-                        body.close()
-            result = dec.finish()
-            os.replace(partial, path)
-        except OSError as e:
-            raise CacheError(f"cannot write the cache file {path} ({e.strerror}); free some space or "
-                             "set AZAION_CACHE_DIR to a writable directory") from None
-        finally:
-            if not keep:
-                partial.unlink(missing_ok=True)
-        return result
-
-    cdef Py_ssize_t feed_file(self, object f, ResourceDecryptor dec, Py_ssize_t size, object progress,
-                              Py_ssize_t length) except -1:
-        # Feeds the first `size` bytes of an open file to the decryptor in segment-aligned reads.
-        cdef Py_ssize_t done = 0, want
-        buffer = bytearray(4 * (dec.segment_size + TAG_LEN))
-        view = memoryview(buffer)
-        while done < size:
-            want = min(dec.read_size(len(buffer)), size - done)
-            n = f.readinto(view[:want])
-            if not n:
-                break
-            dec.feed(view[:n])
-            done += n
-            if progress is not None:
-                progress(done, length)
-        return done
-
-    cdef bytes load_big_file_cdn(self, str folder, str big_part):
-        check_name(folder, "folder")
-        check_name(big_part, "file")
-        body, length, total = self.cdn().open_download(f"{folder}/{big_part}", 0)
-        try:
-            return body.read()
-        except Exception as e:
-            raise CDNError(f"the download of {big_part!r} from the CDN broke off ({type(e).__name__}); "
-                           "try again") from None
-        finally:
-            body.close()
+            return entry.fetch(small, cdn, progress)
+        except IntegrityError:
+            small = self.load_bytes(entry.name, entry.folder)
+        return entry.fetch(small, cdn, progress)
 
     cpdef bytes load_big_small_resource(self, str resource_name, str folder, object progress=None):
+        cdef CacheEntry entry
         check_name(folder, "folder")
         check_name(resource_name, "resource")
         small = self.load_bytes(resource_name, folder)
         open_header(small, folder, resource_name)
-        path = self.big_path(folder, resource_name)
-        seen = None
+        entry = self.big_parts.entry(folder, resource_name)
+        data = entry.read(small, progress)
+        if data is not None:
+            return data
+        entry.lock()
         try:
-            seen = os.stat(path)
-            return self.decrypt_cached(path, small, folder, resource_name, progress)
-        except FileNotFoundError:
-            seen = None
-        except IntegrityError:
-            log.info("cached big part of %s/%s is stale or damaged; fetching it again", folder, resource_name)
-        except OSError:
-            pass
-        with self.lock_for(path):
-            try:
-                now = os.stat(path)
-            except FileNotFoundError:
-                now = None
-            if now is not None:
-                if seen is None or (now.st_ino, now.st_mtime_ns, now.st_size) != (
-                    seen.st_ino, seen.st_mtime_ns, seen.st_size
-                ):
-                    # Another loader replaced it while this one waited for the lock.
-                    try:
-                        return self.decrypt_cached(path, small, folder, resource_name, progress)
-                    except (IntegrityError, OSError):
-                        pass
-                try:
-                    os.unlink(path)
-                except OSError:
-                    pass
-            try:
-                return self.download_big(path, small, folder, resource_name, progress)
-            except IntegrityError:
-                # A new version may have been published between reading the small part and the
-                # big one: read both once more, then give up.
-                small = self.load_bytes(resource_name, folder)
-                return self.download_big(path, small, folder, resource_name, progress)
+            data = entry.read_if_replaced(small, progress)
+            if data is None:
+                data = self.load_big_file_cdn(entry, small, progress)
+        finally:
+            entry.unlock()
+        return data
 
     cpdef upload_big_small_resource(self, bytes resource, str resource_name, str folder, object progress=None,
                                     str category=None, bint draft=False):
@@ -631,6 +482,8 @@ cdef class ApiClient:
         # the total alone), then the big part is sealed part by part while it streams to the CDN
         # and into the uploader's cache file; the whole ciphertext never exists in memory.
         cdef ResourceEncryptor enc
+        cdef CDNManager cdn
+        cdef CacheEntry entry
         cdef Py_ssize_t total, small_len
         cdef unsigned char[::1] small_view
         check_name(folder, "folder")
@@ -647,23 +500,22 @@ cdef class ApiClient:
         # The server signs the URLs for this version's object, and only for a name this caller
         # may write (403 otherwise): no key that writes to the bucket is ever on this machine.
         big_route = self.resource_path(folder, resource_name) + "/big"
-        version = bytes(small[10:26]).hex()
+        version = version_id(small)
+        key = big_key(folder, resource_name, version)
         grant = self.json_of(self.request("POST", big_route, {"json": {"version": version,
                                                                        "size": total - small_len}}, False))
-        if not isinstance(grant, dict) or grant.get("key") != big_key(folder, resource_name, small):
+        if not isinstance(grant, dict) or grant.get("key") != key:
             raise ServerError("the server signed an upload for another object than this version's big part; "
                               "ask the server's administrator")
         etags = []
-        path = self.big_path(folder, resource_name)
-        tmp = path.with_name(f"{path.name}.{uuid.uuid4().hex}.incomplete")
-        cache_file = None
+        entry = self.big_parts.entry(folder, resource_name)
         cached = False
         try:
             try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                cache_file = open(tmp, "wb")
-            except OSError as e:
-                log.warning("uploading without writing the local cache: cannot write %s (%s)", tmp, e.strerror)
+                cache_file = entry.start_write()
+            except CacheError as e:
+                log.warning("uploading without writing the local cache: %s", e)
+                cache_file = None
             try:
                 cache_failed = cdn.upload(grant, self.session, self.timeout, enc, total - small_len, progress,
                                           cache_file, etags)
@@ -676,7 +528,7 @@ cdef class ApiClient:
                         cdn.abort(grant, self.session, self.timeout)
                         raise
             finally:
-                enc.source = None
+                enc.release()
                 if cache_file is not None:
                     try:
                         cache_file.close()
@@ -690,19 +542,15 @@ cdef class ApiClient:
             # The server removes the big parts of earlier versions once the small part is stored.
             if cache_file is not None and not cache_failed:
                 try:
-                    with self.lock_for(path):
-                        os.replace(tmp, path)
+                    entry.commit_write()
                     cached = True
-                except (OSError, CacheError) as e:
+                except CacheError as e:
                     log.warning("uploaded, but the local cache was not written: %s", e)
             elif cache_file is not None:
-                log.warning("uploaded, but the local cache was not written: writing %s failed", tmp)
+                log.warning("uploaded, but the local cache was not written: writing it failed")
         finally:
             if not cached:
-                try:
-                    os.unlink(tmp)
-                except OSError:
-                    pass
+                entry.discard_write()
         try:
             return response.json().get("resource")
         except (ValueError, AttributeError):
@@ -711,9 +559,7 @@ cdef class ApiClient:
     # -- registry ----------------------------------------------------------------------
 
     cdef str resource_path(self, str folder, str name):
-        from urllib.parse import quote
-
-        return f"/resources/{quote(check_name(folder, 'folder'), safe='')}/{quote(check_name(name, 'resource'), safe='')}"
+        return f"/resources/{url_segment(check_name(folder, 'folder'))}/{url_segment(check_name(name, 'resource'))}"
 
     def list_resources(self, **filters):
         """Resources this account may read, newest first, as dicts (see docs/protocol.md).

@@ -12,14 +12,28 @@ cdef class CDNCredentials:
     cdef CDNCredentials from_yaml(bytes text)
 
 
+cdef str big_key(str folder, str name, str version)
+
+
+cdef class Download:
+    cdef object body
+    cdef str key
+    cdef Py_ssize_t length
+    cdef Py_ssize_t total
+
+    cdef bytes read(self, Py_ssize_t size)
+    cdef int close(self) except -1
+
+
 cdef class CDNManager:
     cdef readonly CDNCredentials creds
     cdef object _downloader
-    cdef object transfer_config
 
+    @staticmethod
+    cdef CDNManager new(CDNCredentials creds)
     cdef object client(self)
-    cdef object open_download(self, str key, Py_ssize_t start)
-    cdef object head(self, str key)
+    cdef Download open_download(self, str key, Py_ssize_t start)
+    cdef Py_ssize_t size(self, str key) except -1
     cdef object signed_request(self, object session, str method, str url, object body, tuple timeout, str key)
     cdef int upload(self, dict grant, object session, tuple timeout, ResourceEncryptor source, Py_ssize_t length,
                     object progress, object cache_file, list etags) except -1

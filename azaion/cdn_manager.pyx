@@ -52,9 +52,12 @@ cdef class CDNCredentials:
         import yaml
 
         hint = "ask the server's administrator to check its S3 settings"
+        data = None
         try:
             data = yaml.safe_load(text)
         except yaml.YAMLError:
+            pass  # raised below, not here: the YAML error holds the text, keys included, as context
+        if data is None:
             raise ConfigurationError(f"cdn.yaml from the server is not valid YAML; {hint}") from None
         if not isinstance(data, dict):
             raise ConfigurationError(f"cdn.yaml from the server is not a mapping; {hint}")
@@ -78,10 +81,49 @@ cdef class CDNCredentials:
         raise TypeError("CDN credentials cannot be pickled")
 
 
+cdef str big_key(str folder, str name, str version):
+    # The one place the CDN's object key of a big part is written (docs/formats.md): each
+    # version is its own object, named after the salt in its header, so an upload never
+    # overwrites the big part a loader is reading, and a refused upload clobbers nothing.
+    return f"{folder}/{name}.{version}{constants.BIG_SUFFIX}"
+
+
+cdef class Download:
+    # A streaming GET of a big part: `length` bytes follow, of an object of `total` bytes.
+
+    def __init__(self):
+        raise TypeError("Download is not supposed to be instantiated from Python")
+
+    cdef bytes read(self, Py_ssize_t size):
+        # Up to `size` bytes; b"" at the end. A broken stream is a CDNError, raised outside the
+        # handler so that no library exception (nor its frames) rides along as its context.
+        failure = None
+        try:
+            return self.body.read(size)
+        except Exception as e:
+            failure = type(e).__name__
+        raise CDNError(f"the download of {self.key!r} from the CDN broke off ({failure}); load it again "
+                       "to resume") from None
+
+    cdef int close(self) except -1:
+        self.body.close()
+        return 0
+
+    def __repr__(self):
+        return f"Download(key={self.key!r})"
+
+
 cdef class CDNManager:
 
-    def __init__(self, CDNCredentials creds):
-        self.creds = creds
+    def __init__(self, *args, **kwargs):
+        raise TypeError("CDNManager is not supposed to be instantiated from Python; ApiClient makes it "
+                        "from the server's cdn.yaml")
+
+    @staticmethod
+    cdef CDNManager new(CDNCredentials creds):
+        cdef CDNManager manager = CDNManager.__new__(CDNManager)
+        manager.creds = creds
+        return manager
 
     cdef object client(self):
         if self._downloader is not None:
@@ -125,31 +167,39 @@ cdef class CDNManager:
         return CDNError(f"the CDN at {self.creds.host} could not {action} {key!r} "
                         f"({type(error).__name__}); check the network and try again")
 
-    cdef object open_download(self, str key, Py_ssize_t start):
-        # A streaming GET from byte `start`: (body, length of what follows, total object size).
+    cdef Download open_download(self, str key, Py_ssize_t start):
+        # A streaming GET from byte `start`.
         from botocore.exceptions import BotoCoreError, ClientError
 
+        cdef Download download = Download.__new__(Download)
         kwargs = {"Bucket": self.creds.bucket, "Key": key}
         if start:
             kwargs["Range"] = f"bytes={start}-"
+        failure = None
         try:
             answer = self.client().get_object(**kwargs)
         except (BotoCoreError, ClientError) as e:
-            raise self.cdn_error(e, "download", key) from None
-        length = int(answer["ContentLength"])
-        total = length
+            failure = self.cdn_error(e, "download", key)
+        if failure is not None:
+            raise failure from None
+        download.key = key
+        download.body = answer["Body"]
+        download.length = int(answer["ContentLength"])
+        download.total = download.length
         content_range = answer.get("ContentRange")
         if content_range and "/" in content_range:
-            total = int(content_range.rsplit("/", 1)[1])
-        return answer["Body"], length, total
+            download.total = int(content_range.rsplit("/", 1)[1])
+        return download
 
-    cdef object head(self, str key):
+    cdef Py_ssize_t size(self, str key) except -1:
         from botocore.exceptions import BotoCoreError, ClientError
 
+        failure = None
         try:
-            return self.client().head_object(Bucket=self.creds.bucket, Key=key)
+            return int(self.client().head_object(Bucket=self.creds.bucket, Key=key)["ContentLength"])
         except (BotoCoreError, ClientError) as e:
-            raise self.cdn_error(e, "read", key) from None
+            failure = self.cdn_error(e, "read", key)
+        raise failure from None
 
     cdef object signed_request(self, object session, str method, str url, object body, tuple timeout,
                                str key):

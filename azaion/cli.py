@@ -431,21 +431,30 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``azaion`` command."""
     from azaion._version import __version__
 
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--api-url", help="Resource API URL (env AZAION_API_URL)")
-    common.add_argument("--email", help="account email (env AZAION_EMAIL)")
-    common.add_argument(
-        "--client-name",
-        help="authenticate as this machine client (env AZAION_CLIENT_NAME; key from AZAION_CLIENT_KEY)",
-    )
-    common.add_argument("--password-stdin", action="store_true", help="read the password (or key) from stdin")
-    common.add_argument("--json", action="store_true", help="print JSON for scripts")
-    common.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    # The global options are accepted before the command and after it. The command's copy has
+    # no defaults: an option left out after the command must not overwrite one given before it.
+    def global_options(defaults: bool) -> argparse.ArgumentParser:
+        common = argparse.ArgumentParser(add_help=False)
+        given = {} if defaults else {"default": argparse.SUPPRESS}
+        common.add_argument("--api-url", help="Resource API URL (env AZAION_API_URL)", **given)
+        common.add_argument("--email", help="account email (env AZAION_EMAIL)", **given)
+        common.add_argument(
+            "--client-name",
+            help="authenticate as this machine client (env AZAION_CLIENT_NAME; key from AZAION_CLIENT_KEY)",
+            **given,
+        )
+        common.add_argument(
+            "--password-stdin", action="store_true", help="read the password (or key) from stdin", **given
+        )
+        common.add_argument("--json", action="store_true", help="print JSON for scripts", **given)
+        common.add_argument("--debug", action="store_true", help="show tracebacks and debug logs", **given)
+        return common
 
+    common = global_options(defaults=False)
     parser = argparse.ArgumentParser(
         prog="azaion",
         description=__doc__.split("\n\n")[0],
-        parents=[common],
+        parents=[global_options(defaults=True)],
         epilog="exit codes: 0 ok, 1 error, 2 usage, 3 authentication, 4 permission, "
         "5 not found, 6 integrity, 7 network/server/CDN, 8 configuration/cache, "
         "130 interrupted",

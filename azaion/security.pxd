@@ -31,6 +31,7 @@ cdef class ResourceEncryptor:
     cdef Py_ssize_t seal_segment(self, Py_ssize_t index, object plaintext, unsigned char[::1] out) except -1
     cdef int start(self, object plaintext) except -1
     cdef Py_ssize_t read_into(self, unsigned char[::1] out) except -1
+    cdef int release(self) except -1
 
 
 cdef class ResourceDecryptor:
@@ -51,6 +52,9 @@ cdef class ResourceDecryptor:
     cdef ResourceDecryptor new(object small, Py_ssize_t total_len, str folder, str name)
     cdef Py_ssize_t expected_segment_len(self)
     cdef Py_ssize_t read_size(self, Py_ssize_t limit)
+    cdef Py_ssize_t read_size_at(self, Py_ssize_t position, Py_ssize_t limit)
+    cdef Py_ssize_t segment_step(self)
+    cdef Py_ssize_t segment_boundary(self, Py_ssize_t position)
     cdef int feed(self, object chunk) except -1
     cdef int open_segment(self, object segment) except -1
     cdef bytes finish(self)
@@ -66,3 +70,4 @@ cdef str hardware_hash(str fingerprint)
 cdef str answer_challenge(object key, str text, str iv_b64)
 cdef object integrity_error()
 cdef Py_ssize_t open_header(object small, str folder, str name) except -1
+cdef str version_id(object small)

@@ -279,6 +279,12 @@ cdef Py_ssize_t open_header(object small, str folder, str name) except -1:
         azaion_wipe(segment_key, 32)
 
 
+cdef str version_id(object small):
+    # The version of a resource: the first 16 bytes of its header's salt, in hex
+    # (docs/formats.md). It names the CDN object and the partial download of that version.
+    return bytes(memoryview(small)[10:26]).hex()
+
+
 cdef class EnvelopeKeys:
 
     def __init__(self):
@@ -445,6 +451,11 @@ cdef class ResourceEncryptor:
             self.position += take
         return pos
 
+    cdef int release(self) except -1:
+        # Drops the reference to the plaintext once the stream is no longer needed.
+        self.source = None
+        return 0
+
     def __dealloc__(self):
         azaion_wipe(self.segment_key, 32)
 
@@ -486,6 +497,22 @@ cdef class ResourceDecryptor:
         # How much to read next so that reads end on segment boundaries (then feed() opens
         # every segment straight from the caller's buffer).
         return segment_read_size(self.consumed, self.total_len, self.segment_size, limit)
+
+    cdef Py_ssize_t read_size_at(self, Py_ssize_t position, Py_ssize_t limit):
+        # The same for a reader ahead of the decryptor, at `position` of the ciphertext.
+        return segment_read_size(position, self.total_len, self.segment_size, limit)
+
+    cdef Py_ssize_t segment_step(self):
+        return self.segment_size + TAG_LEN
+
+    cdef Py_ssize_t segment_boundary(self, Py_ssize_t position):
+        # The last segment boundary of the ciphertext at or before `position` (the end counts).
+        cdef Py_ssize_t step = self.segment_size + TAG_LEN
+        if position >= self.total_len:
+            return self.total_len
+        if position <= HEADER_LEN:
+            return HEADER_LEN
+        return HEADER_LEN + ((position - HEADER_LEN) // step) * step
 
     cdef int feed(self, object chunk) except -1:
         # Takes the next bytes of the ciphertext; whole segments are opened at once, straight

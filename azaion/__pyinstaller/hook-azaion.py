@@ -32,7 +32,6 @@ hiddenimports += [
     "cryptography.hazmat.primitives.keywrap",
     "cryptography.hazmat.primitives.padding",
     "cryptography.hazmat.primitives.serialization",
-    "filelock",
     "jwt",
     "jwt.algorithms",
     "platformdirs",
@@ -49,7 +48,8 @@ hiddenimports += [
     "collections.abc",
     "concurrent.futures",
     "enum",
-    "glob",
+    "errno",
+    "fcntl",
     "hashlib",
     "hmac",
     "io",
@@ -60,6 +60,7 @@ hiddenimports += [
     "random",
     "re",
     "secrets",
+    "stat",
     "struct",
     "subprocess",
     "tempfile",
@@ -71,3 +72,4 @@ hiddenimports += [
 ]
 if is_win:
     hiddenimports.append("winreg")
+    hiddenimports.append("msvcrt")

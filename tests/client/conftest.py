@@ -42,14 +42,20 @@ def cdn_yaml_for(s3_endpoint, bucket: str) -> bytes:
     ).encode()
 
 
+def fake_api_on(s3_endpoint, bucket: str) -> FakeApi:
+    """A scripted API whose CDN is `bucket` on the emulator, with its signer of upload URLs made."""
+    fake = FakeApi(cdn_yaml=cdn_yaml_for(s3_endpoint, bucket))
+    fake.bucket = bucket
+    fake.s3 = s3_endpoint
+    fake.big_parts()  # made before the first request: boto3's first client is slow
+    return fake
+
+
 @pytest.fixture
 def api(httpserver, s3_endpoint, s3_bucket) -> Iterator[FakeApi]:
     """The scripted Resource API with one uploader, wired to a fresh bucket on the emulator."""
-    fake = FakeApi(cdn_yaml=cdn_yaml_for(s3_endpoint, s3_bucket))
+    fake = fake_api_on(s3_endpoint, s3_bucket)
     fake.add_user(EMAIL, PASSWORD, "ResourceUploader")
-    fake.bucket = s3_bucket
-    fake.s3 = s3_endpoint
-    fake.big_parts()  # the signer of upload URLs, made before the first request
     httpserver.expect_request(re.compile(".*")).respond_with_handler(fake.handle)
     yield fake
     httpserver.clear()

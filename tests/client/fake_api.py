@@ -37,7 +37,7 @@ class Account:
     password: str
     role: str = "ResourceUploader"
     hardware: Optional[str] = None
-    licence: str = "ok"  # ok | expired | none | folder
+    license: str = "ok"  # ok | expired | none | folder
 
 
 @dataclass
@@ -206,9 +206,9 @@ class FakeApi:
         if (folder, name) == ("system", "cdn.yaml"):
             data = self.cdn_yaml
         else:
-            if account.licence == "expired":
+            if account.license == "expired":
                 return self.error(403, "LICENSE_EXPIRED")
-            if account.licence == "none":
+            if account.license == "none":
                 return self.error(403, "LICENSE_REQUIRED")
             if (folder, name) not in self.resources:
                 return self.error(404, "NOT_FOUND")

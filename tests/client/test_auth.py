@@ -82,14 +82,14 @@ def test_other_hardware_raises_hardware_mismatch(client, api, monkeypatch, api_u
 
 
 @pytest.mark.parametrize(
-    ("licence", "error", "code"),
+    ("license", "error", "code"),
     [
         ("expired", azaion.LicenseExpired, "LICENSE_EXPIRED"),
         ("none", azaion.LicenseError, "LICENSE_REQUIRED"),
     ],
 )
-def test_licence_problems_raise_their_own_errors(api, api_url, licence, error, code):
-    api.add_user("op@example.com", "pw", "Operator", licence=licence)
+def test_licence_problems_raise_their_own_errors(api, api_url, license, error, code):
+    api.add_user("op@example.com", "pw", "Operator", license=license)
     api.resources[("models", "m.bin")] = b"whatever"
     with azaion.ApiClient(api_url) as c:
         c.set_credentials_from_dict("op@example.com", "pw")

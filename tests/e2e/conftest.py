@@ -100,13 +100,13 @@ def make_account(live) -> Callable[..., Account]:
     """A new user of a role; Operators (and others on request) get a licence for `folders`."""
 
     def make(
-        role: str, *, folders: Optional[list[str]] = None, licence_days: Optional[float] = 30
+        role: str, *, folders: Optional[list[str]] = None, license_days: Optional[float] = 30
     ) -> Account:
         email = f"{role.lower()}-{next(_counter)}-{uuid.uuid4().hex[:6]}@e2e.local"
         password = secrets.token_urlsafe(12)
         user_id = live.create_user(email, password, role)
-        if licence_days is not None and (role == "Operator" or folders is not None):
-            live.set_license(user_id, folders if folders is not None else [FOLDER], days=licence_days)
+        if license_days is not None and (role == "Operator" or folders is not None):
+            live.set_license(user_id, folders if folders is not None else [FOLDER], days=license_days)
         return Account(user_id, email, password, role)
 
     return make

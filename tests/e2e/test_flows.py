@@ -94,7 +94,7 @@ def test_second_hardware_refused_until_the_admin_resets_the_binding(make_account
 def test_expired_licence(make_account, connect):
     uploader = make_account("ResourceUploader")
     connect(uploader, cache="uploader").upload_big_small_resource(b"weights", "lic.bin", FOLDER)
-    expired = make_account("Operator", licence_days=-1)
+    expired = make_account("Operator", license_days=-1)
     client = connect(expired, device="op")
     with pytest.raises(azaion.LicenseExpired):
         client.load_big_small_resource("lic.bin", FOLDER)
@@ -105,7 +105,7 @@ def test_operator_without_licence_or_outside_its_folders(make_account, connect):
     up = connect(uploader, cache="uploader")
     up.upload_big_small_resource(b"weights", "folders.bin", FOLDER)
     up.upload_big_small_resource(b"other", "folders.bin", "restricted")
-    unlicensed = connect(make_account("Operator", licence_days=None), device="a", cache="a")
+    unlicensed = connect(make_account("Operator", license_days=None), device="a", cache="a")
     with pytest.raises(azaion.LicenseError) as info:
         unlicensed.load_big_small_resource("folders.bin", FOLDER)
     assert info.value.code == "LICENSE_REQUIRED"

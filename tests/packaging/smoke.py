@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 
 # setup.py's PROTECTED (all in the one extension azaion._protected) and PUBLIC.
-PROTECTED = ("security", "credentials", "hardware_service", "cdn_manager", "api_client")
+PROTECTED = ("security", "credentials", "hardware_service", "cdn_manager", "cache", "api_client")
 COMPILED = PROTECTED + ("_protected", "constants", "user")
 LAZY = ("boto3", "botocore", "yaml", "jwt", "requests")
 # Modules of the declared dependencies that the compiled code imports when it needs them.
@@ -36,7 +36,6 @@ DEPENDENCIES = (
     "s3transfer",
     "cryptography.hazmat.primitives.keywrap",
     "platformdirs",
-    "filelock",
     "tqdm",
 )
 HIDDEN_METHODS = (

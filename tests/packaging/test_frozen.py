@@ -19,8 +19,7 @@ from pathlib import Path
 import pytest
 
 import azaion
-from tests.client.conftest import cdn_yaml_for
-from tests.client.fake_api import FakeApi
+from tests.client.conftest import fake_api_on
 
 ROOT = Path(__file__).resolve().parents[2]
 UPLOADER = ("uploader@example.com", "correct horse battery staple")
@@ -88,7 +87,7 @@ def published(httpserver, s3_endpoint, s3_bucket, monkeypatch, tmp_path):
     monkeypatch.setenv("AZAION_CACHE_DIR", str(tmp_path / "uploader-cache"))
     monkeypatch.setenv("AZAION_HARDWARE_FINGERPRINT", "uploader workstation")
     monkeypatch.setenv("AZAION_BACKOFF", "0")
-    fake = FakeApi(cdn_yaml=cdn_yaml_for(s3_endpoint, s3_bucket))
+    fake = fake_api_on(s3_endpoint, s3_bucket)
     fake.add_user(*UPLOADER, role="ResourceUploader")
     fake.add_user(*OPERATOR, role="Operator")
     httpserver.expect_request(re.compile(".*")).respond_with_handler(fake.handle)

@@ -11,7 +11,7 @@ import azaion.__pyinstaller as hooks
 ROOT = Path(__file__).resolve().parents[2]
 HOOK = ROOT / "azaion" / "__pyinstaller" / "hook-azaion.py"
 # Imported by name at run time only where present (Windows), added by the hook on Windows.
-PLATFORM_ONLY = {"winreg"}
+PLATFORM_ONLY = {"winreg", "msvcrt"}
 # In every frozen app: PyInstaller's bootloader needs them.
 ALWAYS_BUNDLED = {"os", "sys"}
 

@@ -38,6 +38,7 @@ class Workers:
     metrics_dir: Path
     http: httpx.Client
     api: Api
+    server_pid: int
 
     def pids_that_served(self) -> set[int]:
         """Processes that wrote request counts (prometheus_client names its files by pid)."""
@@ -97,7 +98,7 @@ def workers(database_url: str, clean_db, tmp_path: Path) -> Iterator[Workers]:
                 pass
             assert time.monotonic() < deadline, "the workers did not start"
             time.sleep(0.2)
-        yield Workers(url, metrics_dir, http, Api(http))
+        yield Workers(url, metrics_dir, http, Api(http), process.pid)
     finally:
         http.close()
         os.killpg(process.pid, signal.SIGTERM)
@@ -201,9 +202,7 @@ def test_metrics_sum_over_both_workers(workers: Workers) -> None:
 
 def test_workers_are_processes(workers: Workers) -> None:
     # `python -m azaion_server --workers 2` is the parent; uvicorn's workers are its children.
-    ps = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True, check=True).stdout
-    port = workers.url.rsplit(":", 1)[1]
-    (server_pid,) = [
-        int(line.split()[0]) for line in ps.splitlines() if "--workers 2" in line and f"--port {port}" in line
-    ]
+    # (Read from /proc, not `ps`: `ps` cuts its lines to $COLUMNS when its output is a pipe.)
+    server_pid = workers.server_pid
+    assert "--workers" in Path(f"/proc/{server_pid}/cmdline").read_bytes().decode().split("\0")
     assert len(_children(server_pid)) >= 2
