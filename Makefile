@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: venv compile debug run chromium test test-client test-server wheel bench lint format clean
+.PHONY: venv compile debug run packages test test-client test-server wheel bench lint format clean
 
 $(STAMP): requirements-dev.txt server/pyproject.toml pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,14 +30,15 @@ debug: venv
 run: compile
 	$(PY) build_tools/run_demo.py $(RUN_ARGS)
 
-# Debian's Chromium for the browser tests of /docs and /redoc (tests/server/docs), when missing.
-chromium:
-	@test -x /usr/bin/chromium || { echo "installing Debian's chromium"; \
-	  export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+# Debian packages the tests use, installed when missing (build_tools/debian_packages.sh).
+# Chromium: the browser tests of /docs and /redoc (tests/server/docs).
+DEBIAN_PACKAGES += chromium
+packages:
+	build_tools/debian_packages.sh $(DEBIAN_PACKAGES)
 
 # Every test: lint first (style and the server's import layers), then the whole tree against a
 # throwaway PostgreSQL, then the server again on SQLite.
-test: compile chromium lint
+test: compile packages lint
 	build_tools/with_postgres.sh $(PY) -m pytest tests
 	env -u AZAION_TEST_DATABASE_URL $(PY) -m pytest tests/server -p no:cacheprovider
 
@@ -49,13 +50,13 @@ wheel: venv
 # Rows 5 and 7 (the server) run on a throwaway PostgreSQL and load it with Debian's wrk.
 # Only the server's rows: make bench BENCH_ARGS="--rows 5,7" (about 4 minutes).
 bench: compile
-	command -v wrk >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null)
+	build_tools/debian_packages.sh wrk
 	build_tools/with_postgres.sh $(PY) -m benchmarks $(BENCH_ARGS)
 
 test-client: compile
 	$(PY) -m pytest tests/client
 
-test-server: venv chromium
+test-server: venv packages
 	build_tools/with_postgres.sh $(PY) -m pytest tests/server
 
 # ruff, then the server's layers (import-linter contracts in server/pyproject.toml).
