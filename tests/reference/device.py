@@ -45,6 +45,21 @@ def thumbprint(jwk: dict[str, str]) -> str:
     return b64url(hashlib.sha256(text.encode()).digest())
 
 
+def proof_with(signing: ec.EllipticCurvePrivateKey, claims: dict[str, Any], token: str | None) -> str:
+    """A DPoP proof with fixed claims, signed deterministically (RFC 6979), for vectors."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
+    claims = dict(claims)
+    if token is not None:
+        claims["ath"] = b64url(hashlib.sha256(token.encode()).digest())
+    header = {"typ": "dpop+jwt", "alg": "ES256", "jwk": jwk_of(signing.public_key())}
+    signing_input = f"{b64url(dumps(header).encode())}.{b64url(dumps(claims).encode())}"
+    der = signing.sign(signing_input.encode(), ec.ECDSA(hashes.SHA256(), deterministic_signing=True))
+    r, s = decode_dss_signature(der)
+    return f"{signing_input}.{b64url(r.to_bytes(32, 'big') + s.to_bytes(32, 'big'))}"
+
+
 def sealed_info(folder: str, name: str, version: str, device_id: int) -> bytes:
     """The HPKE `info` of docs/formats.md, section 3."""
 

@@ -25,7 +25,7 @@ from azaion_server.devices.schemas import EnrolRequest
 from azaion_server.devices.settings import DeviceSettings
 from azaion_server.jwt.dpop import check_p256_jwk, thumbprint
 from azaion_server.licenses.models import get_license
-from azaion_server.vocabulary import Caller
+from azaion_server.vocabulary import Caller, Role
 
 log = logging.getLogger(__name__)
 
@@ -67,16 +67,18 @@ def enrol(
         if not _owns(caller, existing) or existing.sealing_key != sealing:
             raise DeviceKeyMismatch()
         return existing, False
+    # An ApiAdmin's own device needs nobody's approval: someone must be able to approve the rest.
+    approval = settings.device_enrolment == "approval" and caller.role != Role.API_ADMIN.value
     allowed = max_devices(session, settings, caller)
-    held = _held(session, caller, (ACTIVE,) if settings.device_enrolment == "approval" else (ACTIVE, PENDING))
-    if settings.device_enrolment == "auto" and held >= allowed:
+    held = _held(session, caller, (ACTIVE,) if approval else (ACTIVE, PENDING))
+    if not approval and held >= allowed:
         raise DeviceLimit()
     device = Device(
         jkt=jkt,
         signing_key=signing,
         sealing_key=sealing,
         hardware_hash=body.hardware,
-        state=ACTIVE if settings.device_enrolment == "auto" else PENDING,
+        state=PENDING if approval else ACTIVE,
     )
     if caller.kind == "client":
         device.client_id = caller.id

@@ -25,6 +25,8 @@ from azaion_server.db import utcnow
 from azaion_server.jwt.entities import UsedProof
 from azaion_server.jwt.exceptions import InvalidProof
 
+__all__ = ["InvalidProof", "ProofRequest", "check_proof", "thumbprint", "verify_proof"]
+
 PROOF_TYPE = "dpop+jwt"
 ALGORITHM = "ES256"
 MAX_PROOF_LENGTH = 4096
