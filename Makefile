@@ -33,6 +33,8 @@ run: compile
 # Debian packages the tests use, installed when missing (build_tools/debian_packages.sh).
 # Chromium: the browser tests of /docs and /redoc (tests/server/docs).
 DEBIAN_PACKAGES += chromium
+# A software TPM 2.0 and its libraries: the TPM key store of the device keys (tests/client/test_tpm.py).
+DEBIAN_PACKAGES += swtpm swtpm-tools tpm2-tools libtss2-dev
 packages:
 	build_tools/debian_packages.sh $(DEBIAN_PACKAGES)
 
