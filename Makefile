@@ -8,6 +8,8 @@ export PYTHONDONTWRITEBYTECODE := 1
 .PHONY: venv compile debug run packages test test-client test-server wheel bench lint format clean
 
 $(STAMP): requirements-dev.txt server/pyproject.toml pyproject.toml
+	# tpm2-pytss (requirements-dev.txt) builds against libtss2-dev: the Debian packages come first.
+	build_tools/debian_packages.sh $(DEBIAN_PACKAGES)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements-dev.txt
