@@ -31,7 +31,7 @@ from pathlib import Path
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
-PROTECTED = ["security", "credentials", "hardware_service", "cdn_manager", "cache", "api_client"]
+PROTECTED = ["security", "credentials", "hardware_service", "device", "cdn_manager", "cache", "api_client"]
 PUBLIC = ["constants", "user"]
 
 ROOT = Path(__file__).resolve().parent
@@ -176,6 +176,13 @@ static void azaion_constant_into(int which, unsigned char *out) {
     return "".join(out)
 
 
+def is_test_build() -> bool:
+    """Builds for tests (``make compile``) honour AZAION_HARDWARE_FINGERPRINT; a release
+    (AZAION_RELEASE=1) never does, and AZAION_TEST_BUILD=0 turns it off for any build."""
+    release = os.environ.get("AZAION_RELEASE", "") not in ("", "0")
+    return not release and os.environ.get("AZAION_TEST_BUILD", "1") not in ("", "0")
+
+
 def build_info_header(kind: str, keys, stripped: bool) -> str:
     previous = key_id_of(keys[1]) if len(keys) > 1 else -1
     return (
@@ -184,6 +191,7 @@ def build_info_header(kind: str, keys, stripped: bool) -> str:
         f"#define AZAION_KEY_ID {key_id_of(keys[0])}\n"
         f"#define AZAION_PREVIOUS_KEY_ID {previous}\n"
         f"#define AZAION_STRIPPED {int(stripped)}\n"
+        f"#define AZAION_TEST_BUILD {int(is_test_build())}\n"
     )
 
 

@@ -138,6 +138,13 @@ class CacheError(AzaionError, OSError):
     code = "CACHE_ERROR"
 
 
+class DeviceError(PermissionDenied):
+    """This device may not load: not enrolled (the licence has no room), waiting for approval,
+    revoked, or its key store does not open (another machine, a changed fingerprint)."""
+
+    code = "DEVICE_ERROR"
+
+
 # -- transport -----------------------------------------------------------------------------
 
 
@@ -166,6 +173,7 @@ __all__ = [
     "CDNError",
     "CacheError",
     "ConfigurationError",
+    "DeviceError",
     "HardwareMismatch",
     "IntegrityError",
     "InvalidName",
