@@ -33,6 +33,9 @@ run: compile
 # Debian packages the tests use, installed when missing (build_tools/debian_packages.sh).
 # Chromium: the browser tests of /docs and /redoc (tests/server/docs).
 DEBIAN_PACKAGES += chromium
+# QEMU user mode: make test-aarch64 runs Debian's arm64 CPython (downloaded by
+# build_tools/aarch64_device.py into build/aarch64/, never installed) on this x86-64 machine.
+DEBIAN_PACKAGES += qemu-user-static
 packages:
 	build_tools/debian_packages.sh $(DEBIAN_PACKAGES)
 

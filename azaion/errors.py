@@ -159,6 +159,21 @@ class CDNError(AzaionError, ConnectionError):
     code = "CDN_ERROR"
 
 
+# -- models -----------------------------------------------------------------------------------
+
+
+class ModelError(AzaionError, ValueError):
+    """The loaded bytes are no model the runtime accepts (wrong format, corrupt, or unsupported)."""
+
+    code = "MODEL_INVALID"
+
+
+class ModelRuntimeMissing(ModelError, ImportError):
+    """The runtime a helper needs is not installed: ``pip install 'azaion[onnx]'``."""
+
+    code = "MODEL_RUNTIME_MISSING"
+
+
 __all__ = [
     "AuthenticationError",
     "AzaionError",
@@ -172,6 +187,8 @@ __all__ = [
     "InvalidToken",
     "LicenseError",
     "LicenseExpired",
+    "ModelError",
+    "ModelRuntimeMissing",
     "NetworkError",
     "NotAuthenticated",
     "PermissionDenied",
