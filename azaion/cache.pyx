@@ -97,7 +97,12 @@ cdef bint is_partial_of(str entry, str file_name):
     cdef Py_ssize_t start = len(file_name) + 1
     if len(entry) != start + 32 + len(PARTIAL) or not entry.startswith(file_name + ".") or not entry.endswith(PARTIAL):
         return False
-    return all(c in HEX for c in entry[start : start + 32])
+    # A loop, not all(genexpr): a closure in a cdef function names its scope type after the
+    # function's mangled C name, which would ship in the binary (check_wheel.py looks).
+    for c in entry[start : start + 32]:
+        if c not in HEX:
+            return False
+    return True
 
 
 cdef class Directory:
@@ -355,6 +360,27 @@ cdef bytes decrypt_file(CacheFile f, bytes small, str folder, str name, object p
     return dec.finish()
 
 
+cdef class _SegmentReceiver:
+    # The second thread's step of stream_into: receive one segment, append it to the partial
+    # file. A class, not a closure: a closure in a cdef function names its scope type after the
+    # function's mangled C name, which would ship in the binary (check_wheel.py looks).
+    cdef Download download
+    cdef CacheFile f
+    cdef ResourceDecryptor dec
+    cdef Py_ssize_t position, step
+
+    def __call__(self):
+        want = self.dec.read_size_at(self.position, self.step)
+        if not want:
+            return None
+        data = self.download.read(want)
+        if not data:
+            return None
+        self.f.write(data)
+        self.position += len(data)
+        return data
+
+
 cdef Py_ssize_t stream_into(Download download, CacheFile f, ResourceDecryptor dec, Py_ssize_t small_len,
                             Py_ssize_t done, Py_ssize_t length, object progress) except -1:
     # A second thread receives one segment at a time and appends it to the partial file; this
@@ -362,18 +388,12 @@ cdef Py_ssize_t stream_into(Download download, CacheFile f, ResourceDecryptor de
     from azaion._read_ahead import ReadAhead
 
     cdef Py_ssize_t step = dec.segment_step()
-    position = [small_len + done]
-
-    def receive_segment():
-        want = dec.read_size_at(position[0], step)
-        if not want:
-            return None
-        data = download.read(want)
-        if not data:
-            return None
-        f.write(data)
-        position[0] += len(data)
-        return data
+    cdef _SegmentReceiver receive_segment = _SegmentReceiver.__new__(_SegmentReceiver)
+    receive_segment.download = download
+    receive_segment.f = f
+    receive_segment.dec = dec
+    receive_segment.position = small_len + done
+    receive_segment.step = step
 
     ahead = ReadAhead(receive_segment, read_ahead_depth(step))
     try:
