@@ -9,7 +9,7 @@ password, a key or a token.
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 
 class AzaionError(Exception):
@@ -84,7 +84,7 @@ class TooManyAttempts(AuthenticationError):
 
     code = "TOO_MANY_ATTEMPTS"
 
-    def __init__(self, message: str, *, retry_after: Optional[float] = None, **kwargs) -> None:
+    def __init__(self, message: str, *, retry_after: Optional[float] = None, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
         self.retry_after = retry_after
 

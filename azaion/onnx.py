@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Optional
 from azaion.errors import ModelError, ModelRuntimeMissing
 
 if TYPE_CHECKING:
-    import onnxruntime
+    import onnxruntime  # type: ignore[import-untyped, unused-ignore]
 
     from azaion.api_client import ApiClient
 
@@ -52,7 +52,8 @@ def session_from_bytes(model: bytes, **session_options: Any) -> onnxruntime.Infe
         raise ModelError(f"a model is bytes (ONNX Runtime takes nothing else), not {type(model).__name__}")
     runtime = _runtime()
     options = session_options.get("sess_options")
-    if options is not None and getattr(options, "optimized_model_filepath", ""):
+    written_to = getattr(options, "optimized_model_filepath", None) if options is not None else None
+    if written_to:
         raise ModelError(
             "sess_options.optimized_model_filepath is set: ONNX Runtime would write the decrypted model "
             "to that file; leave it empty"

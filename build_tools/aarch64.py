@@ -207,6 +207,11 @@ def headers(version: str) -> Path:
             root / "usr" / "include" / "aarch64-linux-gnu" / f"python{version}",
             include / "aarch64-linux-gnu" / f"python{version}",
         )
+    # CPython 3.9's Python.h includes <crypt.h> (libcrypt's, not glibc's, so zig has none);
+    # nothing of it is used by the extension: an empty one.
+    crypt = include / "crypt.h"
+    if not crypt.exists():
+        crypt.write_text("/* build_tools/aarch64.py: Python.h (3.9) includes it; nothing is used. */\n")
     return include
 
 
@@ -347,7 +352,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "wheel":
         extensions = generate_c(ROOT, args.release)
         for version in args.python or list(SUITES):
-            wheel_path = build_wheel(version, args.outdir.resolve(), release=args.release, extensions=extensions)
+            wheel_path = build_wheel(
+                version, args.outdir.resolve(), release=args.release, extensions=extensions
+            )
             log(f"  auditwheel show: {auditwheel_platform(wheel_path)}")
         return 0
     command, env = device_command(args.python, [a for a in args.args if a != "--"])
