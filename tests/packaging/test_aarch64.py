@@ -41,6 +41,8 @@ NAME = "device-demo.onnx"
 
 pytestmark = [
     pytest.mark.aarch64,
+    # Cold: Debian's packages, pip's wheels and three cross-compiles on a shared 2-core machine.
+    pytest.mark.timeout(2400),
     pytest.mark.skipif(not sys.platform.startswith("linux"), reason="QEMU user mode runs on Linux"),
 ]
 
