@@ -10,7 +10,7 @@ from azaion.cdn_manager import CDNManager
 from azaion.credentials import Credentials
 from azaion.user import User
 
-Progress = Callable[[int, int], object]
+_Progress = Callable[[int, int], object]
 
 class ApiClient:
     """A client of the Resource API: log in, load split-encrypted resources into memory, publish them.
@@ -70,7 +70,7 @@ class ApiClient:
     def test_connection(self) -> bool:
         """True when the API answers its health check, False when it cannot be reached."""
     def load_big_small_resource(
-        self, resource_name: str, folder: str, progress: Optional[Progress] = None
+        self, resource_name: str, folder: str, progress: Optional[_Progress] = None
     ) -> bytes:
         """The plaintext of resource ``folder/resource_name``, in memory.
 
@@ -85,7 +85,7 @@ class ApiClient:
         resource: bytes,
         resource_name: str,
         folder: str,
-        progress: Optional[Progress] = None,
+        progress: Optional[_Progress] = None,
         category: Optional[str] = None,
         draft: bool = False,
     ) -> None:

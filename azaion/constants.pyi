@@ -10,13 +10,13 @@ CDN_CONFIG: str
 SYSTEM_FOLDER: str
 USER_AGENT: str
 
-class BuildInfo(TypedDict):
+class _BuildInfo(TypedDict):
     wrapping_key: str
     key_id: int
     previous_key_id: Optional[int]
     stripped: bool
 
-def build_info() -> BuildInfo:
+def build_info() -> _BuildInfo:
     """What this build of the client holds (docs/packaging.md).
 
     ``wrapping_key`` is ``"deployment"`` for a build with ``AZAION_WRAPPING_KEY_FILE`` and

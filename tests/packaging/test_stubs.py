@@ -195,6 +195,25 @@ def test_the_package_ships_the_stubs_and_py_typed():
     assert re.search(r'^azaion = \["py.typed", "\*.pyi"\]', pyproject, re.M), "package-data"
 
 
+def test_stubtest_finds_the_stubs_equal_to_the_built_modules():
+    """mypy's stubtest against the compiled modules; the allowlist says what Cython differs in."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mypy.stubtest",
+            "--allowlist",
+            ROOT / "tests" / "packaging" / "stubtest-allowlist.txt",
+            *(f"azaion.{m}" for m in COMPILED),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_mypy_strict_passes_on_an_example_loader():
     result = subprocess.run(
         [
