@@ -4,8 +4,10 @@ The protected modules ship without docstrings or signatures (setup.py), so the s
 typed, documented API. They must not drift: every public name of every compiled module has a
 stub, every stub names something the module has, and each function's and method's parameters
 (names, kinds, defaults) equal the runtime's (``inspect.signature`` of the built module), or,
-for ``__init__`` (a slot wrapper that shows no signature), the ``.pyx`` source's. Then mypy
---strict checks an example loader against them (tests/packaging/example_loader.py).
+for ``__init__`` (a slot wrapper that shows no signature), the ``.pyx`` source's. Then mypy's
+stubtest compares them with the built modules (tests/packaging/stubtest-allowlist.txt says what
+Cython differs in), and mypy --strict checks an example loader against them
+(tests/packaging/example_loader.py).
 """
 
 from __future__ import annotations
