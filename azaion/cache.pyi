@@ -24,3 +24,9 @@ class Directory:
 
     def __init__(self) -> None:
         """Raises TypeError: made inside the client only."""
+
+class SegmentReceiver:
+    """The read-ahead thread's step of a cold load (internal; made only inside the client)."""
+
+    def __init__(self) -> None:
+        """Raises TypeError: made inside the client only."""

@@ -72,6 +72,9 @@ EXTENSION_SUFFIXES = (".so", ".pyd")
 REQUIRED = (
     "azaion/__init__.py",
     "azaion/py.typed",
+    # The typed API of the compiled modules (tests/packaging/test_stubs.py keeps them true).
+    *(f"azaion/{m}.pyi" for m in (*PROTECTED, *PUBLIC)),
+    "azaion/onnx.py",
     "azaion/__pyinstaller/__init__.py",
     "azaion/__pyinstaller/hook-azaion.py",
 )

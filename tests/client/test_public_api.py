@@ -87,7 +87,7 @@ CLASS_SURFACE = {
 }
 MODULE_SURFACE = {
     "api_client": {"ApiClient"},
-    "cache": {"BigPartCache", "CacheEntry", "CacheFile", "Directory"},
+    "cache": {"BigPartCache", "CacheEntry", "CacheFile", "Directory", "SegmentReceiver"},
     "cdn_manager": {"CDNCredentials", "CDNManager", "Download"},
     "security": {"EnvelopeKeys", "ResourceDecryptor", "ResourceEncryptor"},
     "credentials": {"Credentials", "MachineCredentials"},
