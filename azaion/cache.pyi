@@ -1,5 +1,6 @@
 # Stub of the compiled azaion.cache (protected). Its classes have no Python surface: named here
 # so that type checkers know they exist, nothing more.
+from typing import Optional
 
 class BigPartCache:
     """The local cache of big parts (internal; made only inside the client)."""
@@ -30,3 +31,5 @@ class SegmentReceiver:
 
     def __init__(self) -> None:
         """Raises TypeError: made inside the client only."""
+    def __call__(self) -> Optional[bytes]:
+        """The next segment received (and appended to the partial file), or None at the end."""
