@@ -6,11 +6,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import azaion.api_client
-import azaion.security
 import pytest
 
 import azaion
+import azaion.api_client
+import azaion.security
 
 ROOT = Path(__file__).resolve().parents[2]
 
