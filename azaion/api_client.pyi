@@ -39,12 +39,16 @@ class ApiClient:
     @property
     def cache_dir(self) -> Path:
         """Where the big parts are cached."""
+    @property
+    def data_dir(self) -> Path:
+        """Where the device's key store lives (``AZAION_DATA_DIR`` or the user's data directory)."""
     def __init__(
         self,
         api_url: Optional[str] = None,
         *,
         cache_dir: Optional[Union[str, PathLike[str]]] = None,
         jwt_public_key: Optional[Union[str, bytes]] = None,
+        data_dir: Optional[Union[str, PathLike[str]]] = None,
     ) -> None: ...
     def __enter__(self) -> ApiClient: ...
     def __exit__(
@@ -53,8 +57,9 @@ class ApiClient:
     ) -> Literal[False]: ...
     def close(self) -> None:
         """Close the HTTP session and forget the session token."""
-    def set_credentials_from_dict(self, email: str, password: str) -> None:
-        """Log in as a user: email and password; reads ``cdn.yaml`` now, so a wrong password fails here.
+    def set_credentials_from_dict(self, email: str, password: str, load_cdn: bool = True) -> None:
+        """Log in as a user: email and password; reads ``cdn.yaml`` now (unless ``load_cdn`` is
+        false), so a wrong password fails here; the device enrols itself on that first contact.
 
         Raises :class:`~azaion.errors.AuthenticationError` for refused credentials,
         :class:`~azaion.errors.NetworkError` when the API cannot be reached.
@@ -94,6 +99,17 @@ class ApiClient:
         The big part goes to the CDN through URLs the server signs, the small part to the API.
         ``draft=True`` keeps it unpublished. Needs the ResourceUploader role.
         """
+    def enrol_device(self) -> dict[str, Any]:
+        """Enrol this device (or find it again): the server's view ``{id, state, jkt, ...}``.
+
+        A pending device (``AZAION_DEVICE_ENROLMENT=approval``) is answered, not raised.
+        """
+    def list_devices(self, user_id: Optional[int] = None, client_id: Optional[int] = None) -> list[dict[str, Any]]:
+        """Devices of every account, or of one user or machine client (ApiAdmins)."""
+    def approve_device(self, device_id: int) -> dict[str, Any]:
+        """Activate a pending device (ApiAdmins)."""
+    def revoke_device(self, device_id: int) -> dict[str, Any]:
+        """Revoke a device (ApiAdmins any, others their own): refused from its next request on."""
     def list_resources(self, **filters: Any) -> list[dict[str, Any]]:
         """Resources this account may read, newest first, as dicts (see docs/protocol.md).
 

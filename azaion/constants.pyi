@@ -54,3 +54,9 @@ def transfer_concurrency() -> int:
 
 def hardware_fingerprint_override() -> Optional[str]:
     """A fingerprint string that replaces the collected one (tests, images without stable ids)."""
+
+def data_dir(override: Optional[Union[str, Path]] = None) -> Path:
+    """Where the device's key store lives: the argument, ``AZAION_DATA_DIR``, or the user's data directory."""
+
+def legacy_envelope() -> bool:
+    """``AZAION_LEGACY_ENVELOPE=true``: speak the seed's v1 envelope to a server that still serves it."""
