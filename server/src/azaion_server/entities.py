@@ -6,6 +6,7 @@ from azaion_server.db import Base
 from azaion_server.events.entities import Event, EventStream
 from azaion_server.jwt.entities import RevokedToken
 from azaion_server.licenses.entities import ClientLicense, License
+from azaion_server.publishers.entities import FolderPolicy, Publisher
 from azaion_server.resources.entities import Resource, ResourceBlob
 from azaion_server.users.entities import User
 
@@ -17,8 +18,10 @@ __all__ = [
     "ClientLicense",
     "Event",
     "EventStream",
+    "FolderPolicy",
     "License",
     "LoginFailure",
+    "Publisher",
     "Resource",
     "ResourceBlob",
     "RevokedToken",

@@ -6,6 +6,7 @@ it is given (`events.models.EventLog`). Every function takes the services it use
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import logging
 from typing import Any
@@ -23,6 +24,7 @@ from azaion_server.errors import BadRequest, Forbidden, Internal
 from azaion_server.licenses.models import check_license, get_license
 from azaion_server.licenses.settings import LicenseSettings
 from azaion_server.names import RESERVED_FOLDER, check_name
+from azaion_server.publishers.models import check_release
 from azaion_server.resources.cdn import CDN_FILE, CdnDocuments
 from azaion_server.resources.entities import Resource
 from azaion_server.resources.exceptions import ResourceNotFound
@@ -308,6 +310,8 @@ def store_upload(
     if category is not None and len(category) > 255:
         raise BadRequest("category is too long")
     draft = _parse_draft(form.fields.get("draft"))
+    statement_text = form.fields.get("statement")
+    statement = statement_text.encode("utf-8") if statement_text else None
     # Two first uploads of one name may race: the loser's INSERT fails on the unique
     # constraint and it goes again as an update.
     for attempt in (1, 2):
@@ -330,6 +334,11 @@ def store_upload(
                 raise Forbidden("this resource belongs to another uploader")
             else:
                 was_published, was_alive = resource.published, resource.alive
+            # Under the row lock: two uploads of one name never get the same number.
+            version_number = (resource.version_number or 0) + 1
+            check_release(session, folder=folder, name=name, statement=statement, version_number=version_number)
+            resource.version_number = version_number
+            resource.statement = statement
             resource.size = form.buffer.size
             resource.checksum = form.buffer.checksum
             resource.modified = now
@@ -357,6 +366,30 @@ def store_upload(
         log.info("stored %s/%s (%d bytes) as resource %s", folder, name, resource.size, resource.id)
         return resource
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def next_version_number(session: Session, folder: str, name: str) -> int:
+    """The version number the next upload of `folder`/`name` gets (what its statement must name)."""
+    resource = _find(session, folder, name)
+    return 1 if resource is None else resource.version_number + 1
+
+
+def release_headers(session: Session, folder: str, name: str) -> dict[str, str]:
+    """The headers that carry the release statement of what `load_resource` just read.
+
+    The same session returns the same row object `load_resource` loaded (SQLAlchemy's identity
+    map keeps its attributes until the next commit), so the statement is the one of the version
+    whose small part was sealed, even when an upload commits in between.
+    """
+    if folder == RESERVED_FOLDER:
+        return {}
+    resource = _find(session, folder, name)
+    if resource is None:
+        return {}
+    headers = {"Azaion-Version-Number": str(resource.version_number)}
+    if resource.statement is not None:
+        headers["Azaion-Release-Statement"] = base64.b64encode(resource.statement).decode("ascii")
+    return headers
 
 
 def set_published(
