@@ -155,6 +155,7 @@ def list_resources(
 
 
 # Built once: the download path runs it on every request (values are bound per call).
+_LOADED = "azaion.loaded_resource"
 _BY_NAME = select(Resource).where(Resource.folder == bindparam("folder"), Resource.name == bindparam("name"))
 
 
@@ -274,6 +275,7 @@ def load_resource(
         resource = _find(session, folder, file_name)
         if resource is None or not can_read(caller, resource):
             raise ResourceNotFound()
+        session.info[_LOADED] = resource  # for release_headers, without another query
         plaintext = storage.read(session, resource)
     return seal(keys, plaintext)
 
@@ -336,7 +338,10 @@ def store_upload(
                 was_published, was_alive = resource.published, resource.alive
             # Under the row lock: two uploads of one name never get the same number.
             version_number = (resource.version_number or 0) + 1
-            check_release(session, folder=folder, name=name, statement=statement, version_number=version_number)
+            with session.no_autoflush:  # a new row is not complete yet
+                check_release(
+                    session, folder=folder, name=name, statement=statement, version_number=version_number
+                )
             resource.version_number = version_number
             resource.statement = statement
             resource.size = form.buffer.size
@@ -374,17 +379,14 @@ def next_version_number(session: Session, folder: str, name: str) -> int:
     return 1 if resource is None else resource.version_number + 1
 
 
-def release_headers(session: Session, folder: str, name: str) -> dict[str, str]:
+def release_headers(session: Session) -> dict[str, str]:
     """The headers that carry the release statement of what `load_resource` just read.
 
-    The same session returns the same row object `load_resource` loaded (SQLAlchemy's identity
-    map keeps its attributes until the next commit), so the statement is the one of the version
-    whose small part was sealed, even when an upload commits in between.
+    The row `load_resource` read is the one whose small part it sealed, so the statement is that
+    version's even when an upload commits in between; none for `cdn.yaml`.
     """
-    if folder == RESERVED_FOLDER:
-        return {}
-    resource = _find(session, folder, name)
-    if resource is None:
+    resource = session.info.pop(_LOADED, None)
+    if not isinstance(resource, Resource):
         return {}
     headers = {"Azaion-Version-Number": str(resource.version_number)}
     if resource.statement is not None:

@@ -97,7 +97,7 @@ def get_resource(
     if metrics is not None:
         metrics.issued.labels(caller.kind).inc()
     # The release statement rides in headers, so the body stays the sealed small part alone.
-    headers = models.release_headers(session, folder, body.file_name)
+    headers = models.release_headers(session)
     return Response(sealed, media_type="application/octet-stream", headers=headers)
 
 
