@@ -513,6 +513,7 @@ cdef class ApiClient:
         cdef CacheEntry entry
         check_name(folder, "folder")
         check_name(resource_name, "resource")
+        self.last_release = None
         small = self.load_bytes(resource_name, folder)
         open_header(small, folder, resource_name)
         if self.trusted is not None:

@@ -99,7 +99,9 @@ def load_signing_key(source: Any) -> Any:
             with open(source, "rb") as f:
                 source = f.read()
         except OSError as e:
-            raise ConfigurationError(f"cannot read the signing key file {os.fspath(source)!r} ({e.strerror})") from None
+            raise ConfigurationError(
+                f"cannot read the signing key file {os.fspath(source)!r} ({e.strerror})"
+            ) from None
     if not isinstance(source, bytes):
         raise ConfigurationError("signing_key must be a private key, PEM bytes or the path of a PEM file")
     failure = None
@@ -126,7 +128,9 @@ def load_public_key(pem: Union[str, bytes]) -> Any:
     except (ValueError, TypeError, UnicodeEncodeError) as e:
         failure = type(e).__name__
     if failure is not None:
-        raise ConfigurationError(f"a trusted publisher's public_key is not a PEM public key ({failure})") from None
+        raise ConfigurationError(
+            f"a trusted publisher's public_key is not a PEM public key ({failure})"
+        ) from None
     return _check_key_type(key, False)
 
 
@@ -135,7 +139,9 @@ def public_key_pem(key: Any) -> str:
     from cryptography.hazmat.primitives import serialization
 
     public = key.public_key() if hasattr(key, "sign") else key
-    return public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    return public.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode()
 
 
 def key_id(key: Any) -> str:
@@ -164,7 +170,12 @@ def statement_payload(
         "subject": [{"name": name, "digest": {"sha256": hashlib.sha256(bytes.fromhex(digest)).hexdigest()}}],
         "predicateType": PREDICATE_TYPE,
         "predicate": {
-            "serialization": {"method": "files", "hash_type": "sha256", "allow_symlinks": False, "ignore_paths": []},
+            "serialization": {
+                "method": "files",
+                "hash_type": "sha256",
+                "allow_symlinks": False,
+                "ignore_paths": [],
+            },
             "resources": [{"name": name, "algorithm": "sha256", "digest": digest}],
             RELEASE_FIELD: {
                 "folder": folder,
@@ -208,8 +219,10 @@ def sign_release(signing_key: Any, *, folder: str, name: str, version_number: in
 
 
 def _malformed() -> SignatureError:
-    return SignatureError("the release statement is malformed or its signature does not verify; "
-                          "the server or the storage may be compromised: do not use this resource")
+    return SignatureError(
+        "the release statement is malformed or its signature does not verify; "
+        "the server or the storage may be compromised: do not use this resource"
+    )
 
 
 def _b64(value: Any) -> bytes:
@@ -263,7 +276,9 @@ def _release_of(payload: bytes, publisher: str, signer: str) -> Release:
         ok = (
             statement.get("_type") == STATEMENT_TYPE
             and statement.get("predicateType") == PREDICATE_TYPE
-            and all(isinstance(v, str) for v in (release.folder, release.name, release.sha256, release.signed_at))
+            and all(
+                isinstance(v, str) for v in (release.folder, release.name, release.sha256, release.signed_at)
+            )
             and all(type(v) is int and v >= 0 for v in (release.version_number, release.size))
             and _HEX64.match(release.sha256) is not None
             # The model-signing view must say the same as ours.
@@ -321,12 +336,17 @@ class TrustedPublishers:
                 if entry.get("revoked"):
                     continue
                 publishers.append(
-                    Publisher(str(entry["name"]), load_public_key(entry["public_key"]),
-                              frozenset(str(f) for f in entry.get("folders") or []))
+                    Publisher(
+                        str(entry["name"]),
+                        load_public_key(entry["public_key"]),
+                        frozenset(str(f) for f in entry.get("folders") or []),
+                    )
                 )
         except (AttributeError, KeyError, TypeError):
-            raise ConfigurationError("the trusted publishers document must be "
-                                     "{publishers: [{name, public_key, folders}], signed_folders: [...]}") from None
+            raise ConfigurationError(
+                "the trusted publishers document must be "
+                "{publishers: [{name, public_key, folders}], signed_folders: [...]}"
+            ) from None
         return cls(publishers, signed)
 
     @classmethod
@@ -368,17 +388,23 @@ class TrustedPublishers:
 
         if statement is None:
             if self.requires_signature(folder):
-                raise SignatureRequired(f"{folder}/{name} comes without a release statement, and this device "
-                                        f"accepts only signed releases in {folder!r}; ask its publisher to sign it")
+                raise SignatureRequired(
+                    f"{folder}/{name} comes without a release statement, and this device "
+                    f"accepts only signed releases in {folder!r}; ask its publisher to sign it"
+                )
             return None
         signer, payload, signature = read_bundle(statement)
         publisher = self.publishers.get(signer)
         if publisher is None:
-            raise UntrustedPublisher(f"the release statement of {folder}/{name} is signed by key {signer[:16]}…, "
-                                     "which this device does not trust; update AZAION_TRUSTED_PUBLISHERS if it should")
+            raise UntrustedPublisher(
+                f"the release statement of {folder}/{name} is signed by key {signer[:16]}…, "
+                "which this device does not trust; update AZAION_TRUSTED_PUBLISHERS if it should"
+            )
         if folder not in publisher.folders:
-            raise PublisherNotAllowed(f"{publisher.name} signed {folder}/{name}, but this device trusts "
-                                      f"{publisher.name} only for {sorted(publisher.folders)}")
+            raise PublisherNotAllowed(
+                f"{publisher.name} signed {folder}/{name}, but this device trusts "
+                f"{publisher.name} only for {sorted(publisher.folders)}"
+            )
         failed = False
         try:
             if isinstance(publisher.key, ec.EllipticCurvePublicKey):
@@ -391,16 +417,22 @@ class TrustedPublishers:
             raise _malformed()
         release = _release_of(payload, publisher.name, signer)
         if release.folder != folder or release.name != name:
-            raise StatementMismatch(f"the release statement served for {folder}/{name} is the one of "
-                                    f"{release.folder}/{release.name}; the server may be compromised")
+            raise StatementMismatch(
+                f"the release statement served for {folder}/{name} is the one of "
+                f"{release.folder}/{release.name}; the server may be compromised"
+            )
         return release
 
     def verify(self, statement: Optional[bytes], folder: str, name: str, data: bytes) -> Optional[Release]:
         """:meth:`verify_statement`, then the plaintext ``data`` against the statement's size and digest."""
         release = self.verify_statement(statement, folder, name)
-        if release is not None and (len(data) != release.size or hashlib.sha256(data).hexdigest() != release.sha256):
-            raise DigestMismatch(f"{folder}/{name} does not match its release statement (version "
-                                 f"{release.version_number}): the bytes served are not the ones its publisher signed")
+        if release is not None and (
+            len(data) != release.size or hashlib.sha256(data).hexdigest() != release.sha256
+        ):
+            raise DigestMismatch(
+                f"{folder}/{name} does not match its release statement (version "
+                f"{release.version_number}): the bytes served are not the ones its publisher signed"
+            )
         return release
 
 
@@ -422,20 +454,26 @@ def check_rollback(state: bytes, release: Release) -> Optional[bytes]:
     except ValueError:
         seen = None
     if seen is None:
-        raise RollbackError("the release state file is damaged; it cannot tell which versions this device "
-                            "accepted. Remove it only if no one tampered with this device")
+        raise RollbackError(
+            "the release state file is damaged; it cannot tell which versions this device "
+            "accepted. Remove it only if no one tampered with this device"
+        )
     key = f"{release.folder}/{release.name}"
     entry = seen.get(key)
     if isinstance(entry, dict):
         highest = entry.get("version_number", 0)
         if release.version_number < highest:
-            raise RollbackError(f"{key} version {release.version_number} is older than version {highest}, which "
-                                "this device accepted before: refused as a rollback. A publisher who wants the old "
-                                "model back publishes its bytes again as a new version")
+            raise RollbackError(
+                f"{key} version {release.version_number} is older than version {highest}, which "
+                "this device accepted before: refused as a rollback. A publisher who wants the old "
+                "model back publishes its bytes again as a new version"
+            )
         if release.version_number == highest:
             if entry.get("sha256") != release.sha256:
-                raise RollbackError(f"{key} version {highest} now has other bytes than when this device accepted "
-                                    "it: refused (two releases under one version number)")
+                raise RollbackError(
+                    f"{key} version {highest} now has other bytes than when this device accepted "
+                    "it: refused (two releases under one version number)"
+                )
             return None
     seen[key] = {"version_number": release.version_number, "sha256": release.sha256}
     return json.dumps({"format": STATE_VERSION, "highest": seen}, sort_keys=True, indent=1).encode("utf-8")

@@ -41,7 +41,8 @@ def _trust(path: Path, publishers, signed_folders=()) -> Path:
     """A device's trusted publishers file: [(name, key, folders)]."""
     document = {
         "publishers": [
-            {"name": n, "public_key": releases.public_key_pem(k), "folders": list(f)} for n, k, f in publishers
+            {"name": n, "public_key": releases.public_key_pem(k), "folders": list(f)}
+            for n, k, f in publishers
         ],
         "signed_folders": list(signed_folders),
     }
@@ -208,10 +209,18 @@ def test_the_server_refuses_a_statement_for_another_version_or_resource(live, up
     _register(live, f"team-{uuid.uuid4().hex[:6]}", key, [folder])
     uploader.upload_big_small_resource(b"y" * 5000, "b.bin", folder, signing_key=key)
     for statement, error in [
-        (releases.sign_release(key, folder=folder, name="b.bin", version_number=1, data=b"z"), "VERSION_CONFLICT"),
-        (releases.sign_release(key, folder=folder, name="c.bin", version_number=2, data=b"z"), "SIGNATURE_INVALID"),
-        (_forged(releases.sign_release(key, folder=folder, name="b.bin", version_number=2, data=b"z")),
-         "SIGNATURE_INVALID"),
+        (
+            releases.sign_release(key, folder=folder, name="b.bin", version_number=1, data=b"z"),
+            "VERSION_CONFLICT",
+        ),
+        (
+            releases.sign_release(key, folder=folder, name="c.bin", version_number=2, data=b"z"),
+            "SIGNATURE_INVALID",
+        ),
+        (
+            _forged(releases.sign_release(key, folder=folder, name="b.bin", version_number=2, data=b"z")),
+            "SIGNATURE_INVALID",
+        ),
     ]:
         answer = live.http.post(
             f"{live.url}/resources/{folder}",
@@ -315,7 +324,9 @@ def test_a_key_the_device_does_not_trust_is_refused(live, uploader, device, tmp_
     folder, key, trusted = _folder(), _p256(), _p256()
     _register(live, f"team-{uuid.uuid4().hex[:6]}", key, [folder])  # the server knows it...
     uploader.upload_big_small_resource(b"j" * 9000, "j.bin", folder, signing_key=key)
-    client = device(folder, _trust(tmp_path / "trust.json", [("other", trusted, [folder])]))  # ...the device not
+    client = device(
+        folder, _trust(tmp_path / "trust.json", [("other", trusted, [folder])])
+    )  # ...the device not
     _refused(client, folder, "j.bin", azaion.UntrustedPublisher)
 
 

@@ -33,7 +33,11 @@ def register(session: Session, *, name: str, public_key: str, folders: list[str]
     key, algorithm, key_id = statements.load_public_key(public_key)
     del key
     publisher = Publisher(
-        name=name, key_id=key_id, algorithm=algorithm, public_key=public_key.strip() + "\n", folders=_folders(folders)
+        name=name,
+        key_id=key_id,
+        algorithm=algorithm,
+        public_key=public_key.strip() + "\n",
+        folders=_folders(folders),
     )
     session.add(publisher)
     try:
@@ -96,7 +100,9 @@ def trust_document(session: Session) -> tuple[list[Publisher], list[str]]:
     """The publishers a device should trust (not revoked) and the folders that require signatures."""
     publishers = [p for p in list_publishers(session) if not p.revoked]
     folders = session.scalars(
-        select(FolderPolicy.folder).where(FolderPolicy.signatures_required.is_(True)).order_by(FolderPolicy.folder)
+        select(FolderPolicy.folder)
+        .where(FolderPolicy.signatures_required.is_(True))
+        .order_by(FolderPolicy.folder)
     )
     return publishers, list(folders)
 

@@ -44,7 +44,9 @@ def trust_document(_admin: ApiAdmin, session: SessionDep) -> TrustDocument:
 
 
 @router.put("/folders/{folder}", response_model=FolderPolicyOut)
-def set_folder_policy(folder: str, body: FolderPolicyBody, _admin: ApiAdmin, session: SessionDep) -> FolderPolicyOut:
+def set_folder_policy(
+    folder: str, body: FolderPolicyBody, _admin: ApiAdmin, session: SessionDep
+) -> FolderPolicyOut:
     """Require (or stop requiring) a release statement on every upload to `folder`."""
     policy = models.set_policy(session, folder, body.signatures_required)
     return FolderPolicyOut(folder=policy.folder, signatures_required=policy.signatures_required)

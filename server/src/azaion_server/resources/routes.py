@@ -190,7 +190,9 @@ def grant_big_upload(
     check_writable(session, caller, folder, name)
     next_version = models.next_version_number(session, folder, name)
     session.close()
-    return BigUploadGrant(**big_parts.grant(folder, name, body.version, body.size), next_version_number=next_version)
+    return BigUploadGrant(
+        **big_parts.grant(folder, name, body.version, body.size), next_version_number=next_version
+    )
 
 
 @router.post("/{folder}/{name}/big/complete", response_model=Success)
