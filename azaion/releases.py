@@ -112,7 +112,8 @@ def load_signing_key(source: Any) -> Any:
     if failure is not None:
         raise ConfigurationError(
             f"the signing key is not an unencrypted PEM private key ({failure}); "
-            "write it with `openssl genpkey -algorithm ed25519` or `-algorithm EC -pkeyopt ec_paramgen_curve:P-256`"
+            "write it with `openssl genpkey -algorithm ed25519` "
+            "or `-algorithm EC -pkeyopt ec_paramgen_curve:P-256`"
         ) from None
     return _check_key_type(key, True)
 

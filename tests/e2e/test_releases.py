@@ -50,6 +50,17 @@ def _trust(path: Path, publishers, signed_folders=()) -> Path:
     return path
 
 
+_RESOURCES = sa.table(
+    "resources",
+    sa.column("folder"),
+    sa.column("name"),
+    sa.column("checksum"),
+    sa.column("size"),
+    sa.column("statement", sa.LargeBinary),
+    sa.column("version_number"),
+)
+
+
 @dataclass
 class Snapshot:
     """One version of a resource as the server and the bucket hold it."""
@@ -81,11 +92,11 @@ class Server:
         return dict(found._mapping)
 
     def set_row(self, folder, name, **values) -> None:
-        assignments = ", ".join(f"{k} = :{k}" for k in values)
         with self.engine.begin() as conn:
             conn.execute(
-                sa.text(f"UPDATE resources SET {assignments} WHERE folder = :f AND name = :n"),
-                {**values, "f": folder, "n": name},
+                sa.update(_RESOURCES)
+                .where(_RESOURCES.c.folder == folder, _RESOURCES.c.name == name)
+                .values(**values)
             )
 
     def snapshot(self, folder, name) -> Snapshot:
