@@ -8,66 +8,20 @@ import json
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
+from tests.reference import release
 from tests.server.helpers import HW1, assert_error
-
-PAYLOAD_TYPE = b"application/vnd.in-toto+json"
 
 
 def _pem(key: Any) -> str:
-    public = key.public_key()
-    return public.public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode()
+    return release.public_pem(key)
 
 
 def _statement(key: Any, folder: str, name: str, version_number: int, data: bytes = b"plain") -> str:
-    """A release statement written from docs/formats.md, independently of the client's code."""
-    digest = hashlib.sha256(data).hexdigest()
-    payload = json.dumps(
-        {
-            "_type": "https://in-toto.io/Statement/v1",
-            "subject": [
-                {"name": name, "digest": {"sha256": hashlib.sha256(bytes.fromhex(digest)).hexdigest()}}
-            ],
-            "predicateType": "https://model_signing/signature/v1.0",
-            "predicate": {
-                "serialization": {
-                    "method": "files",
-                    "hash_type": "sha256",
-                    "allow_symlinks": False,
-                    "ignore_paths": [],
-                },
-                "resources": [{"name": name, "algorithm": "sha256", "digest": digest}],
-                "azaion_release": {
-                    "folder": folder,
-                    "name": name,
-                    "version_number": version_number,
-                    "size": len(data),
-                    "sha256": digest,
-                    "signed_at": "2026-12-02T12:00:00Z",
-                },
-            },
-        }
-    ).encode()
-    pae = b"DSSEv1 %d %s %d %s" % (len(PAYLOAD_TYPE), PAYLOAD_TYPE, len(payload), payload)
-    if isinstance(key, ec.EllipticCurvePrivateKey):
-        signature = key.sign(pae, ec.ECDSA(hashes.SHA256()))
-    else:
-        signature = key.sign(pae)
-    return json.dumps(
-        {
-            "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
-            "verificationMaterial": {"publicKey": {"hint": hashlib.sha256(_pem(key).encode()).hexdigest()}},
-            "dsseEnvelope": {
-                "payload": base64.b64encode(payload).decode(),
-                "payloadType": PAYLOAD_TYPE.decode(),
-                "signatures": [{"sig": base64.b64encode(signature).decode()}],
-            },
-        }
-    )
+    return release.bundle(
+        key, release.payload(folder, name, version_number, data, "2026-12-02T12:00:00Z")
+    ).decode()
 
 
 def _register(api: Any, name: str, key: Any, folders: list[str]) -> Any:
