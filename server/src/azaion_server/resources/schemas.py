@@ -126,7 +126,7 @@ class BigUploadRequest(BaseModel):
     """`POST /resources/{folder}/{name}/big`: which version (the small part's salt, hex) and its size."""
 
     version: str = Field(pattern="^[0-9a-f]{32}$")
-    size: int = Field(ge=0)
+    size: int = Field(ge=0, strict=True)
 
 
 class BigUploadGrant(BaseModel):
