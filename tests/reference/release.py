@@ -1,4 +1,4 @@
-"""A reference of the release statement (docs/formats.md §3), written from the document alone.
+"""A reference of the release statement (docs/formats.md §6), written from the document alone.
 
 Independent of `azaion/releases.py` and of the server's `publishers/statements.py`: both are
 tested against what this produces.

@@ -3,8 +3,9 @@
 from azaion_server.auth.entities import LoginFailure
 from azaion_server.clients.entities import AuthChallenge, Client
 from azaion_server.db import Base
+from azaion_server.devices.entities import Device
 from azaion_server.events.entities import Event, EventStream
-from azaion_server.jwt.entities import RevokedToken
+from azaion_server.jwt.entities import RevokedToken, UsedProof
 from azaion_server.licenses.entities import ClientLicense, License
 from azaion_server.publishers.entities import FolderPolicy, Publisher
 from azaion_server.resources.entities import Resource, ResourceBlob
@@ -16,6 +17,7 @@ __all__ = [
     "AuthChallenge",
     "Client",
     "ClientLicense",
+    "Device",
     "Event",
     "EventStream",
     "FolderPolicy",
@@ -25,6 +27,7 @@ __all__ = [
     "Resource",
     "ResourceBlob",
     "RevokedToken",
+    "UsedProof",
     "User",
     "metadata",
 ]

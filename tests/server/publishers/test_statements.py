@@ -1,4 +1,4 @@
-"""The server's reading of release statements against the vectors (docs/formats.md §3)."""
+"""The server's reading of release statements against the vectors (docs/formats.md §6)."""
 
 from __future__ import annotations
 

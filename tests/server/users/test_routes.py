@@ -27,7 +27,7 @@ def test_create_and_list(api) -> None:
         "email": "new.user@example.com",
         "role": "Validator",
         "hardware_bound": False,
-        "license": {"plan": None, "expires_at": None, "folders": None},
+        "license": {"plan": None, "expires_at": None, "folders": None, "max_devices": None},
     }
 
 
@@ -123,11 +123,16 @@ def test_set_license_route(api) -> None:
         headers=api.admin,
     )
     assert response.status_code == 200
-    assert response.json() == {"plan": "pro", "expires_at": "2031-05-06T07:08:09Z", "folders": ["a", "b"]}
+    assert response.json() == {
+        "plan": "pro",
+        "expires_at": "2031-05-06T07:08:09Z",
+        "folders": ["a", "b"],
+        "max_devices": 1,
+    }
     # Replacing it.
     api.set_license(person, ["c"], expires_at="2032-01-01T00:00:00+02:00", plan="basic")
     info = api.client.get("/license/info", headers=person.headers).json()
-    assert info == {"plan": "basic", "expires_at": "2031-12-31T22:00:00Z", "folders": ["c"]}
+    assert info == {"plan": "basic", "expires_at": "2031-12-31T22:00:00Z", "folders": ["c"], "max_devices": 1}
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,8 @@ class LicenseUpdate(BaseModel):
     plan: str = Field(min_length=1, max_length=64)
     expires_at: dt.datetime
     folders: list[str] = Field(default_factory=list, max_length=1000)
+    # Devices the holder may enrol (docs/protocol.md, `POST /devices`).
+    max_devices: int = Field(default=1, ge=0, le=10000)
 
     @field_validator("folders")
     @classmethod
@@ -47,6 +49,7 @@ class LicenseInfo(BaseModel):
     plan: str | None = None
     expires_at: dt.datetime | None = None
     folders: list[str] | None = None
+    max_devices: int | None = None
 
 
 class ValidateRequest(BaseModel):
