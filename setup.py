@@ -344,6 +344,77 @@ def write_if_changed(path: Path, text: str) -> None:
         path.write_text(text, encoding="utf-8")
 
 
+def cythonized_extensions(stripped=True, annotate=False, linetrace=False, always=False):
+    """The generated headers and the Cython output of this build: the cythonized Extensions.
+
+    Run in the project's root (the sources are named relative to it). ``build_ext`` compiles
+    what it returns; build_tools/aarch64.py cross-compiles the same C files for aarch64.
+    """
+    from Cython.Build import cythonize
+    from Cython.Compiler import Options
+
+    kind, keys = wrapping_keys()
+    generated = ROOT / GENERATED
+    generated.mkdir(parents=True, exist_ok=True)
+    constants = []
+    main = generate_protected(generated, constants)
+    header = generated / "azaion_secrets.h"
+    if secrets_in(header) != list(keys) + constants:
+        header.write_text(shares_header(keys, constants), encoding="utf-8")
+    write_if_changed(generated / "azaion_build_info.h", build_info_header(kind, keys, stripped))
+
+    # auto_pickle off: no generated __pyx_unpickle_* entry points into protected classes.
+    directives = {
+        "language_level": 3,
+        "boundscheck": False,
+        "wraparound": False,
+        "cdivision": True,
+        "auto_pickle": False,
+    }
+    macros = []
+    if linetrace:
+        directives["linetrace"] = True
+        macros = [("CYTHON_TRACE", "1"), ("CYTHON_TRACE_NOGIL", "1")]
+    include_dirs = [str(generated)]
+
+    compiled = []
+    Options.docstrings = False
+    compiled += cythonize(
+        [
+            Extension(
+                "azaion._protected",
+                [str(main.relative_to(ROOT))],
+                define_macros=macros,
+                include_dirs=include_dirs,
+                depends=[str(header)],
+            )
+        ],
+        compiler_directives={**directives, "embedsignature": False},
+        include_path=[str(generated), str(ROOT)],
+        annotate=annotate,
+        force=True,
+        quiet=True,
+    )
+    Options.docstrings = True
+    compiled += cythonize(
+        [
+            Extension(
+                f"azaion.{name}",
+                [f"azaion/{name}.pyx"],
+                define_macros=macros,
+                include_dirs=include_dirs,
+                depends=[str(generated / "azaion_build_info.h")],
+            )
+            for name in PUBLIC
+        ],
+        compiler_directives={**directives, "embedsignature": True},
+        annotate=annotate,
+        force=always,
+        quiet=True,
+    )
+    return compiled
+
+
 class BuildExt(build_ext):
     user_options = build_ext.user_options + [
         ("cython-always", None, "run Cython even when the .c file is newer"),
@@ -359,71 +430,13 @@ class BuildExt(build_ext):
         self.cython_linetrace = False
 
     def finalize_options(self):
-        from Cython.Build import cythonize
-        from Cython.Compiler import Options
-
-        kind, keys = wrapping_keys()
-        stripped = not self.debug
-        generated = ROOT / GENERATED
-        generated.mkdir(parents=True, exist_ok=True)
-        constants = []
-        main = generate_protected(generated, constants)
-        header = generated / "azaion_secrets.h"
-        if secrets_in(header) != list(keys) + constants:
-            header.write_text(shares_header(keys, constants), encoding="utf-8")
-        write_if_changed(generated / "azaion_build_info.h", build_info_header(kind, keys, stripped))
-        self.azaion_stripped = stripped
-
-        # auto_pickle off: no generated __pyx_unpickle_* entry points into protected classes.
-        directives = {
-            "language_level": 3,
-            "boundscheck": False,
-            "wraparound": False,
-            "cdivision": True,
-            "auto_pickle": False,
-        }
-        macros = []
-        if self.cython_linetrace:
-            directives["linetrace"] = True
-            macros = [("CYTHON_TRACE", "1"), ("CYTHON_TRACE_NOGIL", "1")]
-        include_dirs = [str(generated)]
-
-        compiled = []
-        Options.docstrings = False
-        compiled += cythonize(
-            [
-                Extension(
-                    "azaion._protected",
-                    [str(main.relative_to(ROOT))],
-                    define_macros=macros,
-                    include_dirs=include_dirs,
-                    depends=[str(header)],
-                )
-            ],
-            compiler_directives={**directives, "embedsignature": False},
-            include_path=[str(generated), str(ROOT)],
+        self.distribution.ext_modules[:] = cythonized_extensions(
+            stripped=not self.debug,
             annotate=self.cython_annotate,
-            force=True,
-            quiet=True,
+            linetrace=self.cython_linetrace,
+            always=self.cython_always,
         )
-        Options.docstrings = True
-        compiled += cythonize(
-            [
-                Extension(
-                    f"azaion.{name}",
-                    [f"azaion/{name}.pyx"],
-                    define_macros=macros,
-                    include_dirs=include_dirs,
-                    depends=[str(generated / "azaion_build_info.h")],
-                )
-                for name in PUBLIC
-            ],
-            compiler_directives={**directives, "embedsignature": True},
-            annotate=self.cython_annotate,
-            force=self.cython_always,
-            quiet=True,
-        )
-        self.distribution.ext_modules[:] = compiled
+        self.azaion_stripped = not self.debug
         super().finalize_options()
 
     def build_extensions(self):

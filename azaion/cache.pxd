@@ -59,3 +59,12 @@ cdef class CacheEntry:
     cdef object start_write(self)
     cdef int commit_write(self) except -1
     cdef int discard_write(self) except -1
+
+
+cdef class StateFile:
+    cdef object root
+    cdef str name
+
+    @staticmethod
+    cdef StateFile new(object root, str name)
+    cdef object update(self, object change)

@@ -97,7 +97,11 @@ cdef bint is_partial_of(str entry, str file_name):
     cdef Py_ssize_t start = len(file_name) + 1
     if len(entry) != start + 32 + len(PARTIAL) or not entry.startswith(file_name + ".") or not entry.endswith(PARTIAL):
         return False
-    return all(c in HEX for c in entry[start : start + 32])
+    # A loop, not all(<generator>): a closure in a cdef function names the function in the binary.
+    for c in entry[start : start + 32]:
+        if c not in HEX:
+            return False
+    return True
 
 
 cdef class Directory:
@@ -355,6 +359,43 @@ cdef bytes decrypt_file(CacheFile f, bytes small, str folder, str name, object p
     return dec.finish()
 
 
+cdef class SegmentReceiver:
+    # The read-ahead thread's work, as an object rather than a closure: a closure in a cdef
+    # function would put the function's mangled C name into the binary (check_wheel.py).
+    cdef Download download
+    cdef CacheFile f
+    cdef ResourceDecryptor dec
+    cdef Py_ssize_t position
+    cdef Py_ssize_t step
+
+    def __init__(self):
+        raise TypeError("SegmentReceiver is not supposed to be instantiated from Python")
+
+    @staticmethod
+    cdef SegmentReceiver new(Download download, CacheFile f, ResourceDecryptor dec, Py_ssize_t position,
+                             Py_ssize_t step):
+        cdef SegmentReceiver receiver = SegmentReceiver.__new__(SegmentReceiver)
+        receiver.download = download
+        receiver.f = f
+        receiver.dec = dec
+        receiver.position = position
+        receiver.step = step
+        return receiver
+
+    def __call__(self):
+        if self.dec is None:
+            raise TypeError("an unfinished SegmentReceiver")
+        want = self.dec.read_size_at(self.position, self.step)
+        if not want:
+            return None
+        data = self.download.read(want)
+        if not data:
+            return None
+        self.f.write(data)
+        self.position += len(data)
+        return data
+
+
 cdef Py_ssize_t stream_into(Download download, CacheFile f, ResourceDecryptor dec, Py_ssize_t small_len,
                             Py_ssize_t done, Py_ssize_t length, object progress) except -1:
     # A second thread receives one segment at a time and appends it to the partial file; this
@@ -362,19 +403,7 @@ cdef Py_ssize_t stream_into(Download download, CacheFile f, ResourceDecryptor de
     from azaion._read_ahead import ReadAhead
 
     cdef Py_ssize_t step = dec.segment_step()
-    position = [small_len + done]
-
-    def receive_segment():
-        want = dec.read_size_at(position[0], step)
-        if not want:
-            return None
-        data = download.read(want)
-        if not data:
-            return None
-        f.write(data)
-        position[0] += len(data)
-        return data
-
+    receive_segment = SegmentReceiver.new(download, f, dec, small_len + done, step)
     ahead = ReadAhead(receive_segment, read_ahead_depth(step))
     try:
         while True:
@@ -633,3 +662,58 @@ cdef class CacheEntry:
             pass
         directory.close()
         return 0
+
+
+cdef class StateFile:
+    # A small file at the cache's root, changed read-modify-write under an exclusive lock and
+    # replaced atomically: the release state of azaion/releases.py (`{root}/.releases.json`; no
+    # folder name starts with a dot, so it meets no folder of big parts).
+
+    def __init__(self):
+        raise TypeError("StateFile is not supposed to be instantiated from Python")
+
+    @staticmethod
+    cdef StateFile new(object root, str name):
+        cdef StateFile state = StateFile.__new__(StateFile)
+        state.root = root
+        state.name = name
+        return state
+
+    cdef object update(self, object change):
+        # `change(old)` gets the bytes (b"" when there are none) and returns the new bytes, or
+        # None to leave the file as it is; it may raise, and then nothing is written.
+        cdef Directory root = Directory.open_root(self.root, True)
+        cdef CacheFile lock = None
+        cdef CacheFile current = None
+        cdef CacheFile partial = None
+        cdef str temporary = self.name + PARTIAL
+        try:
+            lock = root.open_file(self.name + ".lock", True, CREATE)
+            lock.lock()
+            old = bytearray()
+            current = root.open_file(self.name, False, EXISTING)
+            if current is not None:
+                chunk = bytearray(64 * 1024)
+                while True:
+                    n = current.read_into(chunk)
+                    if n == 0:
+                        break
+                    old += chunk[:n]
+                current.close()
+            new = change(bytes(old))
+            if new is not None:
+                root.unlink(temporary)
+                partial = root.open_file(temporary, True, NEW)
+                partial.write(new)
+                try:
+                    os.fsync(partial.file.fileno())
+                except OSError as e:
+                    raise file_error(e, partial.path) from None
+                partial.close()
+                root.rename(temporary, self.name)
+            return new
+        finally:
+            for opened in (partial, current, lock):
+                if opened is not None:
+                    opened.close()
+            root.close()

@@ -18,6 +18,7 @@ variable                       meaning                                    defaul
 ``AZAION_CHUNK_SIZE``          bytes per read of a transfer               4 MiB
 ``AZAION_CONCURRENCY``         parallel S3 transfers                      4
 ``AZAION_HARDWARE_FINGERPRINT`` replaces the collected fingerprint        (none)
+``AZAION_TRUSTED_PUBLISHERS``  JSON file of trusted publisher keys        (none: no checks)
 =============================  =========================================  ===================
 """
 
@@ -26,6 +27,8 @@ import os
 from azaion.errors import ConfigurationError
 
 CDN_CONFIG = "cdn.yaml"
+# At the cache's root: the highest release version accepted per folder and name.
+RELEASE_STATE = ".releases.json"
 SYSTEM_FOLDER = "system"
 BIG_SUFFIX = ".big"
 APP_NAME = "azaion"
@@ -146,6 +149,11 @@ cpdef object hardware_fingerprint_override():
     if not AZAION_TEST_BUILD:
         return None
     return _env("AZAION_HARDWARE_FINGERPRINT")
+
+
+cpdef object trusted_publishers_file():
+    """The trusted publishers file (``AZAION_TRUSTED_PUBLISHERS``), or None when unset."""
+    return _env("AZAION_TRUSTED_PUBLISHERS")
 
 
 cpdef object data_dir(object override=None):

@@ -4,6 +4,8 @@
 # every request. Without a TPM both live in a key file in the user's data directory, mode 0600,
 # encrypted with AES-256-GCM under a key derived from the hardware fingerprint
 # (docs/formats.md, section 4).
+cimport cython
+
 import hashlib
 import json
 import os
@@ -168,6 +170,9 @@ cdef dict tpm_public_jwk(object public):
             "y": device_b64url(bytes(ecc.y).rjust(32, b"\x00"))}
 
 
+# No tp_traverse: gc.get_referents would hand out the private key objects, whose
+# private_bytes() exports them (tests/e2e/test_device_memory.py). The class holds no cycles.
+@cython.no_gc
 cdef class DeviceKeys:
 
     def __init__(self):

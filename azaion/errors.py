@@ -9,7 +9,7 @@ password, a key or a token.
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 
 class AzaionError(Exception):
@@ -84,7 +84,7 @@ class TooManyAttempts(AuthenticationError):
 
     code = "TOO_MANY_ATTEMPTS"
 
-    def __init__(self, message: str, *, retry_after: Optional[float] = None, **kwargs) -> None:
+    def __init__(self, message: str, *, retry_after: Optional[float] = None, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
         self.retry_after = retry_after
 
@@ -132,6 +132,57 @@ class IntegrityError(AzaionError, ValueError):
     code = "INTEGRITY"
 
 
+# -- releases (docs/security.md, "Signed releases") ------------------------------------------
+
+
+class SignatureError(IntegrityError):
+    """A release statement that is malformed or whose signature does not verify."""
+
+    code = "SIGNATURE_INVALID"
+
+
+class SignatureRequired(SignatureError):
+    """An unsigned resource in a folder where the server or this device accepts only signed ones."""
+
+    code = "SIGNATURE_REQUIRED"
+
+
+class UntrustedPublisher(SignatureError):
+    """A release statement signed by a key this device does not trust."""
+
+    code = "UNTRUSTED_PUBLISHER"
+
+
+class PublisherNotAllowed(SignatureError, PermissionError):
+    """A release statement signed by a key not allowed to sign for this folder."""
+
+    code = "PUBLISHER_NOT_ALLOWED"
+
+
+class StatementMismatch(SignatureError):
+    """A valid release statement, but for another folder or name."""
+
+    code = "STATEMENT_MISMATCH"
+
+
+class DigestMismatch(SignatureError):
+    """Plaintext whose size or SHA-256 differs from what its release statement says."""
+
+    code = "DIGEST_MISMATCH"
+
+
+class RollbackError(IntegrityError):
+    """A release older than one this device accepted before (or another release under the same number)."""
+
+    code = "ROLLBACK"
+
+
+class VersionConflict(AzaionError):
+    """Another upload of the same name came first; sign again for the next version number."""
+
+    code = "VERSION_CONFLICT"
+
+
 class CacheError(AzaionError, OSError):
     """The local cache of big parts could not be written (disk full, permissions)."""
 
@@ -166,6 +217,21 @@ class CDNError(AzaionError, ConnectionError):
     code = "CDN_ERROR"
 
 
+# -- models -----------------------------------------------------------------------------------
+
+
+class ModelError(AzaionError, ValueError):
+    """The loaded bytes are no model the runtime accepts (wrong format, corrupt, or unsupported)."""
+
+    code = "MODEL_INVALID"
+
+
+class ModelRuntimeMissing(ModelError, ImportError):
+    """The runtime a helper needs is not installed: ``pip install 'azaion[onnx]'``."""
+
+    code = "MODEL_RUNTIME_MISSING"
+
+
 __all__ = [
     "AuthenticationError",
     "AzaionError",
@@ -173,6 +239,7 @@ __all__ = [
     "CDNError",
     "CacheError",
     "ConfigurationError",
+    "DigestMismatch",
     "DeviceError",
     "HardwareMismatch",
     "IntegrityError",
@@ -180,11 +247,20 @@ __all__ = [
     "InvalidToken",
     "LicenseError",
     "LicenseExpired",
+    "ModelError",
+    "ModelRuntimeMissing",
     "NetworkError",
     "NotAuthenticated",
     "PermissionDenied",
+    "PublisherNotAllowed",
     "ResourceNotFound",
+    "RollbackError",
     "ServerError",
+    "SignatureError",
+    "SignatureRequired",
+    "StatementMismatch",
     "TooLarge",
     "TooManyAttempts",
+    "UntrustedPublisher",
+    "VersionConflict",
 ]

@@ -6,11 +6,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import azaion.api_client
-import azaion.security
 import pytest
 
 import azaion
+import azaion.api_client
+import azaion.security
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -55,17 +55,24 @@ CLASS_SURFACE = {
         "delete_resource",
         "events",
         "is_authenticated",
+        "last_release",
         "license_info",
+        "list_publishers",
         "list_resources",
         "load_big_small_resource",
         "login",
         "logout",
         "publish_resource",
+        "register_publisher",
         "resource_info",
+        "revoke_publisher",
         "set_credentials_from_dict",
+        "set_folder_policy",
         "set_machine_credentials",
+        "set_publisher_folders",
         "test_connection",
         "token",
+        "trust_document",
         "upload_big_small_resource",
         "user",
         "validate_license",
@@ -80,6 +87,7 @@ CLASS_SURFACE = {
     "CacheEntry": set(),
     "Directory": set(),
     "CacheFile": set(),
+    "StateFile": set(),
     "Download": set(),
     "EnvelopeKeys": set(),
     "ResourceEncryptor": set(),
@@ -87,16 +95,17 @@ CLASS_SURFACE = {
 }
 MODULE_SURFACE = {
     "api_client": {"ApiClient"},
-    "cache": {"BigPartCache", "CacheEntry", "CacheFile", "Directory"},
+    "cache": {"BigPartCache", "CacheEntry", "CacheFile", "Directory", "SegmentReceiver", "StateFile"},
     "cdn_manager": {"CDNCredentials", "CDNManager", "Download"},
     "security": {"EnvelopeKeys", "ResourceDecryptor", "ResourceEncryptor"},
     "credentials": {"Credentials", "MachineCredentials"},
     "hardware_service": {"HardwareService"},
     "user": {"RoleEnum", "User", "role_from_claim"},
     "constants": {
-        "APP_NAME", "BIG_SUFFIX", "CDN_CONFIG", "SYSTEM_FOLDER", "USER_AGENT", "api_url", "backoff_factor",
-        "build_info", "cache_dir", "chunk_size", "hardware_fingerprint_override", "max_retries",
-        "retry_after_max", "small_size_kb", "timeouts", "transfer_concurrency",
+        "APP_NAME", "BIG_SUFFIX", "CDN_CONFIG", "RELEASE_STATE", "SYSTEM_FOLDER", "USER_AGENT", "api_url",
+        "backoff_factor", "build_info", "cache_dir", "chunk_size", "hardware_fingerprint_override",
+        "max_retries", "retry_after_max", "small_size_kb", "timeouts", "transfer_concurrency",
+        "trusted_publishers_file",
     },
 }  # fmt: skip
 

@@ -29,6 +29,7 @@ from azaion_server.events.routes import router as events_router
 from azaion_server.jwt.routes import router as jwt_router
 from azaion_server.licenses.routes import router as licenses_router
 from azaion_server.metrics import install as install_metrics
+from azaion_server.publishers.routes import router as publishers_router
 from azaion_server.resources.cdn import ensure_bucket
 from azaion_server.resources.routes import router as resources_router
 from azaion_server.settings import Settings
@@ -269,6 +270,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         clients_router,
         licenses_router,
         resources_router,
+        publishers_router,
         events_router,
         devices_router,
     )
