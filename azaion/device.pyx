@@ -35,7 +35,8 @@ cdef str device_b64url(bytes data):
 cdef bytes device_b64url_decode(str text):
     import base64
 
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    # Not `-len(text) % 4`: the module is built with cdivision, where that remainder is negative.
+    return base64.urlsafe_b64decode(text + "=" * ((4 - len(text) % 4) % 4))
 
 
 cdef inline bytes device_lp(bytes data):
