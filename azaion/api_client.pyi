@@ -113,7 +113,9 @@ class ApiClient:
 
         A pending device (``AZAION_DEVICE_ENROLMENT=approval``) is answered, not raised.
         """
-    def list_devices(self, user_id: Optional[int] = None, client_id: Optional[int] = None) -> list[dict[str, Any]]:
+    def list_devices(
+        self, user_id: Optional[int] = None, client_id: Optional[int] = None
+    ) -> list[dict[str, Any]]:
         """Devices of every account, or of one user or machine client (ApiAdmins)."""
     def approve_device(self, device_id: int) -> dict[str, Any]:
         """Activate a pending device (ApiAdmins)."""

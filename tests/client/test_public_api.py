@@ -111,8 +111,8 @@ MODULE_SURFACE = {
     "device": {"DeviceKeys"},
     "constants": {
         "APP_NAME", "BIG_SUFFIX", "CDN_CONFIG", "RELEASE_STATE", "SYSTEM_FOLDER", "USER_AGENT", "api_url",
-        "backoff_factor", "build_info", "cache_dir", "chunk_size", "data_dir", "legacy_envelope", "hardware_fingerprint_override",
-        "max_retries", "retry_after_max", "small_size_kb", "timeouts", "transfer_concurrency",
+        "backoff_factor", "build_info", "cache_dir", "chunk_size", "data_dir", "hardware_fingerprint_override",
+        "legacy_envelope", "max_retries", "retry_after_max", "small_size_kb", "timeouts", "transfer_concurrency",
         "trusted_publishers_file",
     },
 }  # fmt: skip
