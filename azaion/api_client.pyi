@@ -7,6 +7,7 @@ from types import TracebackType
 from typing import Any, Literal, Optional, Union
 
 from azaion.cdn_manager import CDNManager
+from azaion.releases import Release, TrustedPublishers
 from azaion.credentials import Credentials
 from azaion.user import User
 
@@ -45,7 +46,11 @@ class ApiClient:
         *,
         cache_dir: Optional[Union[str, PathLike[str]]] = None,
         jwt_public_key: Optional[Union[str, bytes]] = None,
+        trusted_publishers: Optional[Union[TrustedPublishers, dict[str, Any], str, PathLike[str]]] = None,
     ) -> None: ...
+    @property
+    def last_release(self) -> Optional[Release]:
+        """The release the last ``load_big_small_resource`` verified (who signed which version), or None."""
     def __enter__(self) -> ApiClient: ...
     def __exit__(
         self,
@@ -88,11 +93,14 @@ class ApiClient:
         progress: Optional[_Progress] = None,
         category: Optional[str] = None,
         draft: bool = False,
-    ) -> None:
+        signing_key: Any = None,
+    ) -> Optional[dict[str, Any]]:
         """Encrypt ``resource``, split it, and publish it as ``folder/resource_name``.
 
         The big part goes to the CDN through URLs the server signs, the small part to the API.
-        ``draft=True`` keeps it unpublished. Needs the ResourceUploader role.
+        ``draft=True`` keeps it unpublished. Needs the ResourceUploader role. ``signing_key`` (an
+        ECDSA P-256 or Ed25519 private key, PEM bytes or a PEM file's path) adds a release
+        statement for the version number the server assigns (docs/formats.md, section 6).
         """
     def list_resources(self, **filters: Any) -> list[dict[str, Any]]:
         """Resources this account may read, newest first, as dicts (see docs/protocol.md).
@@ -121,3 +129,15 @@ class ApiClient:
         with backoff and resumes after the last event it yielded, so none is lost. With
         ``reconnect=False`` the iterator ends when the stream does.
         """
+    def register_publisher(self, name: str, public_key: Any, folders: list[str]) -> dict[str, Any]:
+        """Register a publisher's public key (PEM, or a key object) for ``folders``; ApiAdmin only."""
+    def list_publishers(self) -> list[dict[str, Any]]:
+        """Every registered publisher: ``{name, key_id, algorithm, public_key, folders, revoked}``."""
+    def set_publisher_folders(self, key_id: str, folders: list[str]) -> dict[str, Any]:
+        """Replace the folders a publisher key may sign for; ApiAdmin only."""
+    def revoke_publisher(self, key_id: str) -> dict[str, Any]:
+        """Revoke a publisher key on the server; devices stop trusting it with a new trust file."""
+    def set_folder_policy(self, folder: str, signatures_required: bool) -> dict[str, Any]:
+        """Require (or stop requiring) signed releases for uploads to ``folder``; ApiAdmin only."""
+    def trust_document(self) -> dict[str, Any]:
+        """The trusted publishers document for devices (write it to the file AZAION_TRUSTED_PUBLISHERS names)."""

@@ -33,3 +33,9 @@ class SegmentReceiver:
         """Raises TypeError: made inside the client only."""
     def __call__(self) -> Optional[bytes]:
         """The next segment received (and appended to the partial file), or None at the end."""
+
+class StateFile:
+    """A small state file at a directory's root, rewritten atomically under a lock (internal)."""
+
+    def __init__(self) -> None:
+        """Raises TypeError: made inside the client only."""

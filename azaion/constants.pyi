@@ -7,6 +7,7 @@ from azaion.errors import ConfigurationError as ConfigurationError
 APP_NAME: str
 BIG_SUFFIX: str
 CDN_CONFIG: str
+RELEASE_STATE: str
 SYSTEM_FOLDER: str
 USER_AGENT: str
 
@@ -54,3 +55,6 @@ def transfer_concurrency() -> int:
 
 def hardware_fingerprint_override() -> Optional[str]:
     """A fingerprint string that replaces the collected one (tests, images without stable ids)."""
+
+def trusted_publishers_file() -> Optional[str]:
+    """The trusted publishers file (``AZAION_TRUSTED_PUBLISHERS``), or None when unset."""

@@ -147,6 +147,8 @@ def release_vectors() -> list[dict]:
                 }
             )
     return vectors
+
+
 # RFC 9180, appendix A.3.1: DHKEM(P-256, HKDF-SHA256), HKDF-SHA256, AES-128-GCM, base mode,
 # sequence number 0 (the values as printed in the RFC).
 RFC9180_A31 = {
