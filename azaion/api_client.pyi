@@ -7,8 +7,8 @@ from types import TracebackType
 from typing import Any, Literal, Optional, Union
 
 from azaion.cdn_manager import CDNManager
-from azaion.releases import Release, TrustedPublishers
 from azaion.credentials import Credentials
+from azaion.releases import Release, TrustedPublishers
 from azaion.user import User
 
 _Progress = Callable[[int, int], object]
@@ -46,6 +46,7 @@ class ApiClient:
         *,
         cache_dir: Optional[Union[str, PathLike[str]]] = None,
         jwt_public_key: Optional[Union[str, bytes]] = None,
+        data_dir: Optional[Union[str, PathLike[str]]] = None,
         trusted_publishers: Optional[Union[TrustedPublishers, dict[str, Any], str, PathLike[str]]] = None,
     ) -> None: ...
     @property
@@ -140,4 +141,4 @@ class ApiClient:
     def set_folder_policy(self, folder: str, signatures_required: bool) -> dict[str, Any]:
         """Require (or stop requiring) signed releases for uploads to ``folder``; ApiAdmin only."""
     def trust_document(self) -> dict[str, Any]:
-        """The trusted publishers document for devices (write it to the file AZAION_TRUSTED_PUBLISHERS names)."""
+        """The trusted publishers document for devices (for the file AZAION_TRUSTED_PUBLISHERS names)."""
