@@ -44,6 +44,9 @@ ROOT = HERE.parent
 CACHE = ROOT / "build" / "aarch64"
 # CPython on Debian arm64: the release that has each version (3.10 and 3.12 none has).
 SUITES = {"3.9": "bullseye", "3.11": "bookworm", "3.13": "trixie"}
+# The glibc of each release: the device takes dependencies' wheels up to it (onnxruntime's
+# aarch64 wheels are manylinux_2_28 since 1.17).
+GLIBC = {"bullseye": 31, "bookworm": 36, "trixie": 41}
 NO_DEBIAN_ARM64 = ("3.10", "3.12")
 TARGET = "aarch64-linux-gnu.2.17"
 PLATFORM_TAGS = ("manylinux_2_17_aarch64", "manylinux2014_aarch64")
@@ -54,6 +57,8 @@ NOT_NEEDED = re.compile(
     r"gcc-\d+-base|tzdata|netbase|usr-is-merged|base-files)$"
 )
 QEMU = "qemu-aarch64-static"
+# Beside Python's own: what the dependencies' wheels link against (onnxruntime: libstdc++).
+DEVICE_LIBRARIES = ["libstdc++6"]
 
 
 def log(message: str) -> None:
@@ -110,13 +115,15 @@ def device_root(version: str) -> Path:
     home = CACHE / tag(version)
     root = home / "root"
     done = home / ".unpacked"
+    wanted = [f"python{version}-minimal", f"libpython{version}-stdlib", f"libpython{version}-dev"]
+    wanted += DEVICE_LIBRARIES
     if done.exists() and (root / "usr" / "bin" / f"python{version}").exists():
-        return root
+        if json.loads(done.read_text()).get("wanted") == wanted:
+            return root
     suite = SUITES[version]
     options = apt_options(suite)
     log(f"  Debian {suite} arm64: python{version} (apt-get download, dpkg -x)")
     run(["apt-get", *options, "-qq", "update"])
-    wanted = [f"python{version}-minimal", f"libpython{version}-stdlib", f"libpython{version}-dev"]
     depends = run(
         ["apt-cache", *options, "depends", "--recurse", "--no-recommends", "--no-suggests"]
         + ["--no-conflicts", "--no-breaks", "--no-replaces", "--no-enhances", *wanted]
@@ -138,7 +145,7 @@ def device_root(version: str) -> Path:
         if not (root / link).exists() and (root / target).exists():
             (root / link).symlink_to(target)
     shutil.rmtree(debs)
-    done.write_text(json.dumps({"suite": suite, "packages": names}))
+    done.write_text(json.dumps({"suite": suite, "wanted": wanted, "packages": names}))
     return root
 
 
@@ -161,18 +168,24 @@ def device_command(version: str, args, pythonpath=()) -> tuple[list[str], dict]:
 
 
 def device_packages(version: str, requirements: list[str], constraints: list[str] = ()) -> Path:
-    """A folder of aarch64 wheels' contents for ``requirements``, kept while they stay the same."""
+    """A folder of aarch64 wheels' contents for ``requirements``, kept while they stay the same.
+
+    Wheels for glibc up to the device release's (``GLIBC``), as pip on that device would take.
+    """
     key = hashlib.sha256(json.dumps([requirements, list(constraints)]).encode()).hexdigest()[:12]
     target = CACHE / tag(version) / f"site-{key}"
     if (target / ".complete").exists():
         return target
     shutil.rmtree(target, ignore_errors=True)
+    platforms = [PLATFORM_TAGS[1]] + [
+        f"manylinux_2_{minor}_aarch64" for minor in range(17, GLIBC[SUITES[version]] + 1)
+    ]
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as file:
         file.write("\n".join(constraints) + "\n")
     try:
         run(
             [sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check"]
-            + ["--target", target, "--platform", PLATFORM_TAGS[1], "--platform", PLATFORM_TAGS[0]]
+            + ["--target", target, *(f"--platform={p}" for p in platforms)]
             + ["--python-version", version, "--implementation", "cp", "--only-binary=:all:"]
             + ["-c", file.name, *requirements]
         )
