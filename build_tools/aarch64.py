@@ -117,9 +117,9 @@ def device_root(version: str) -> Path:
     done = home / ".unpacked"
     wanted = [f"python{version}-minimal", f"libpython{version}-stdlib", f"libpython{version}-dev"]
     wanted += DEVICE_LIBRARIES
-    if done.exists() and (root / "usr" / "bin" / f"python{version}").exists():
-        if json.loads(done.read_text()).get("wanted") == wanted:
-            return root
+    ready = done.exists() and (root / "usr" / "bin" / f"python{version}").exists()
+    if ready and json.loads(done.read_text()).get("wanted") == wanted:
+        return root
     suite = SUITES[version]
     options = apt_options(suite)
     log(f"  Debian {suite} arm64: python{version} (apt-get download, dpkg -x)")
@@ -291,19 +291,21 @@ def cross_compile(source: Path, extensions: list[dict], version: str, out: Path)
 def python_files(source: Path, out: Path) -> Path:
     """setuptools' choice of the package's files (build_py) and metadata (dist_info) in ``out``."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "AZAION_RELEASE")}
-    with tempfile.TemporaryDirectory(prefix="azaion-aarch64-py-") as tmp:
-        run([sys.executable, "setup.py", "-q", "build_py", "--build-lib", tmp], cwd=source, env=env)
-        shutil.copytree(tmp, out, dirs_exist_ok=True)
+    existed = {egg.name for egg in source.glob("*.egg-info")}
     info = Path(tempfile.mkdtemp(prefix="azaion-aarch64-info-"))
     try:
+        with tempfile.TemporaryDirectory(prefix="azaion-aarch64-py-") as tmp:
+            run([sys.executable, "setup.py", "-q", "build_py", "--build-lib", tmp], cwd=source, env=env)
+            shutil.copytree(tmp, out, dirs_exist_ok=True)
         run([sys.executable, "setup.py", "-q", "dist_info", "--output-dir", info], cwd=source, env=env)
         dist_info = next(info.glob("*.dist-info"))
         shutil.copytree(dist_info, out / dist_info.name)
         return out / dist_info.name
     finally:
         shutil.rmtree(info, ignore_errors=True)
+        # setuptools leaves an egg-info in the tree, where it would pass for an install.
         for egg in source.glob("*.egg-info"):
-            if not (ROOT / egg.name).exists() or source != ROOT:
+            if egg.name not in existed:
                 shutil.rmtree(egg, ignore_errors=True)
 
 
