@@ -172,7 +172,7 @@ def device_packages(version: str, requirements: list[str], constraints: list[str
 
     Wheels for glibc up to the device release's (``GLIBC``), as pip on that device would take.
     """
-    key = hashlib.sha256(json.dumps([requirements, list(constraints)]).encode()).hexdigest()[:12]
+    key = hashlib.sha256(json.dumps([2, version, requirements, list(constraints)]).encode()).hexdigest()[:12]
     target = CACHE / tag(version) / f"site-{key}"
     if (target / ".complete").exists():
         return target
@@ -182,17 +182,56 @@ def device_packages(version: str, requirements: list[str], constraints: list[str
     ]
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as file:
         file.write("\n".join(constraints) + "\n")
+    pip = [sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check", "--target", target]
+    pip += [f"--platform={p}" for p in platforms]
+    pip += ["--python-version", version, "--implementation", "cp", "--only-binary=:all:", "-c", file.name]
     try:
-        run(
-            [sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check"]
-            + ["--target", target, *(f"--platform={p}" for p in platforms)]
-            + ["--python-version", version, "--implementation", "cp", "--only-binary=:all:"]
-            + ["-c", file.name, *requirements]
-        )
+        run([*pip, *requirements])
+        # pip evaluates the dependencies' markers for the interpreter running it, not for
+        # --python-version (PyJWT needs typing_extensions on 3.9 and 3.10, not on 3.11): add
+        # what the device's markers want until nothing is missing.
+        for _ in range(5):
+            missing = missing_requirements(target, version)
+            if not missing:
+                break
+            run([*pip, "--upgrade", *missing])
+        else:
+            raise SystemExit(f"dependencies for CPython {version} still missing: {missing}")
     finally:
         os.unlink(file.name)
     (target / ".complete").write_text("")
     return target
+
+
+def missing_requirements(target: Path, version: str) -> list[str]:
+    """Requires-Dist of the packages in ``target`` that the device's CPython needs and lacks."""
+    from packaging.markers import InvalidMarker
+    from packaging.metadata import Metadata
+    from packaging.utils import canonicalize_name
+
+    device = {
+        "python_version": version,
+        "python_full_version": f"{version}.0",
+        "platform_machine": "aarch64",
+        "platform_system": "Linux",
+        "sys_platform": "linux",
+        "os_name": "posix",
+        "implementation_name": "cpython",
+        "platform_python_implementation": "CPython",
+        "extra": "",
+    }
+    installed, wanted = set(), {}
+    for info in target.glob("*.dist-info"):
+        metadata = Metadata.from_email((info / "METADATA").read_bytes(), validate=False)
+        installed.add(canonicalize_name(metadata.name))
+        for requirement in metadata.requires_dist or []:
+            try:
+                applies = requirement.marker is None or requirement.marker.evaluate(device)
+            except InvalidMarker:
+                applies = False
+            if applies:
+                wanted.setdefault(canonicalize_name(requirement.name), str(requirement).split(";")[0].strip())
+    return sorted(spec for name, spec in wanted.items() if name not in installed)
 
 
 def install_wheel(version: str, wheel: Path, target: Path) -> Path:
