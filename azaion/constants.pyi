@@ -64,3 +64,6 @@ def legacy_envelope() -> bool:
 
 def trusted_publishers_file() -> Optional[str]:
     """The trusted publishers file (``AZAION_TRUSTED_PUBLISHERS``), or None when unset."""
+
+def tpm_tcti() -> Optional[str]:
+    """The TPM for the device keys: ``AZAION_TPM_TCTI``, else ``/dev/tpmrm0`` with tpm2-pytss, else None."""

@@ -1,5 +1,6 @@
 # Stub of the compiled azaion.device (protected): the device's key pairs, made only inside the client.
 from pathlib import Path
+from typing import Optional
 
 class DeviceKeys:
     """This device's sealing and signing key pairs (internal; reached as ``ApiClient``'s device)."""
@@ -13,5 +14,5 @@ class DeviceKeys:
     def store(self) -> str:
         """Where the private keys live: ``software`` (a key file) or ``tpm``."""
     @property
-    def path(self) -> Path:
-        """The key file."""
+    def path(self) -> Optional[Path]:
+        """The key file (None for a TPM store: nothing is on disk)."""
