@@ -665,9 +665,9 @@ cdef class CacheEntry:
 
 
 cdef class StateFile:
-    # A small file at the cache's root, changed read-modify-write under an exclusive lock and
-    # replaced atomically: the release state of azaion/releases.py (`{root}/.releases.json`; no
-    # folder name starts with a dot, so it meets no folder of big parts).
+    # A small file at a directory's root, changed read-modify-write under an exclusive lock and
+    # replaced atomically: the release state of azaion/releases.py (`{data_dir}/.releases.json`,
+    # beside the device key store; a dot name, so it meets no folder of big parts either).
 
     def __init__(self):
         raise TypeError("StateFile is not supposed to be instantiated from Python")

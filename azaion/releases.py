@@ -140,9 +140,10 @@ def public_key_pem(key: Any) -> str:
     from cryptography.hazmat.primitives import serialization
 
     public = key.public_key() if hasattr(key, "sign") else key
-    return public.public_bytes(
+    pem: bytes = public.public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode()
+    )
+    return pem.decode()
 
 
 def key_id(key: Any) -> str:
@@ -301,7 +302,7 @@ class Publisher:
 
     name: str
     key: Any
-    folders: frozenset
+    folders: frozenset[str]
 
     @property
     def key_id(self) -> str:
@@ -318,7 +319,7 @@ class TrustedPublishers:
     does every folder in ``signed_folders``.
     """
 
-    def __init__(self, publishers: list[Publisher], signed_folders: frozenset = frozenset()) -> None:
+    def __init__(self, publishers: list[Publisher], signed_folders: frozenset[str] = frozenset()) -> None:
         self.publishers = {p.key_id: p for p in publishers}
         self.signed_folders = frozenset(signed_folders) | frozenset(f for p in publishers for f in p.folders)
 
@@ -351,7 +352,7 @@ class TrustedPublishers:
         return cls(publishers, signed)
 
     @classmethod
-    def from_file(cls, path: Union[str, os.PathLike]) -> TrustedPublishers:
+    def from_file(cls, path: Union[str, os.PathLike[str]]) -> TrustedPublishers:
         """From a JSON file (what ``AZAION_TRUSTED_PUBLISHERS`` names)."""
         failure = None
         try:

@@ -354,8 +354,8 @@ def test_refused_loads_return_nothing_and_leave_the_state_alone(signed_release, 
     uploader.upload_big_small_resource(b"l" * 9000, "l.bin", folder, signing_key=key)
     client = device(folder, trust)
     assert client.load_big_small_resource("l.bin", folder) == b"l" * 9000
-    state = (Path(client.cache_dir) / ".releases.json").read_bytes()
+    state = (Path(client.data_dir) / ".releases.json").read_bytes()
     server.set_row(folder, "l.bin", statement=None)
     _refused(client, folder, "l.bin", azaion.SignatureRequired)
     assert client.last_release is None
-    assert (Path(client.cache_dir) / ".releases.json").read_bytes() == state
+    assert (Path(client.data_dir) / ".releases.json").read_bytes() == state
