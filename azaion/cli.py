@@ -493,6 +493,16 @@ def cmd_publishers_require(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_device_commands(admin: Any, common: argparse.ArgumentParser) -> None:
+    """``azaion admin devices ls|approve|revoke`` under the ``admin`` command's subparsers."""
+    p = admin.add_parser("devices", help="enrolled devices: ls, approve, revoke (ApiAdmin)", parents=[common])
+    p.set_defaults(func=cmd_admin_devices)
+    p.add_argument("action", choices=["ls", "approve", "revoke"])
+    p.add_argument("device_id", nargs="?", type=int)
+    p.add_argument("--user-id", type=int)
+    p.add_argument("--client-id", type=int)
+
+
 def add_publisher_commands(admin: Any, common: argparse.ArgumentParser) -> None:
     """``azaion admin publishers ...`` under the ``admin`` command's subparsers."""
     group = admin.add_parser("publishers", help="publisher keys and signed folders (ApiAdmin)")
@@ -645,12 +655,6 @@ def build_parser() -> argparse.ArgumentParser:
     command("license", cmd_license, "show this account's licence")
 
     command("devices", cmd_devices, "enrol this device (once) and show its id, state and key thumbprint")
-    p = command("admin", cmd_admin_devices, "administration: 'admin devices ls|approve|revoke' (ApiAdmins)")
-    p.add_argument("area", choices=["devices"])
-    p.add_argument("action", choices=["ls", "approve", "revoke"])
-    p.add_argument("device_id", nargs="?", type=int)
-    p.add_argument("--user-id", type=int)
-    p.add_argument("--client-id", type=int)
 
     p = command("push", cmd_push, "encrypt, split and publish a file")
     p.add_argument("file")
@@ -692,6 +696,7 @@ def build_parser() -> argparse.ArgumentParser:
     admin_sub = admin.add_subparsers(dest="admin_command", metavar="GROUP")
     admin_sub.required = True
     add_publisher_commands(admin_sub, common)
+    add_device_commands(admin_sub, common)
 
     p = command("ls", cmd_ls, "list resources")
     p.add_argument("--folder")

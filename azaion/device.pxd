@@ -10,8 +10,7 @@ cdef class DeviceKeys:
     cdef readonly str jkt     # RFC 7638 thumbprint of the signing key
     cdef readonly str store   # "software" or "tpm"
     cdef object tpm           # tpm2_pytss.ESAPI, for a TPM store
-    cdef object tpm_signing   # ESYS_TR of the signing key inside the TPM
-    cdef object tpm_sealing   # ESYS_TR of the sealing key inside the TPM
+    cdef bytes tpm_account    # what the TPM's templates name (the keys are re-derived per use)
     cdef readonly object path
     cdef dict signing_jwk
     cdef dict sealing_jwk
@@ -21,6 +20,7 @@ cdef class DeviceKeys:
     @staticmethod
     cdef DeviceKeys in_tpm(str tcti, bytes account)
     cdef bytes sign_input(self, bytes data)
+    cdef object tpm_key(self, str kind)
     cdef str proof(self, str method, str url, str token)
     cdef dict enrol_body(self, str hardware)
     cdef tuple open_sealed(self, object sealed, str folder, str name, long device_id)

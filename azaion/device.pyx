@@ -248,10 +248,15 @@ cdef class DeviceKeys:
         failure = None
         try:
             keys.tpm = ESAPI(TCTILdr(name, config) if config else TCTILdr(name))
-            keys.tpm_signing, signing_public = keys.tpm.create_primary(
+            keys.tpm_account = account
+            # A TPM has few object slots: each key is derived again for each use and flushed
+            # after it (the same template gives the same key).
+            handle, signing_public = keys.tpm.create_primary(
                 TPM2B_SENSITIVE_CREATE(), tpm_template("sign", account), ESYS_TR.OWNER)[:2]
-            keys.tpm_sealing, sealing_public = keys.tpm.create_primary(
+            keys.tpm.flush_context(handle)
+            handle, sealing_public = keys.tpm.create_primary(
                 TPM2B_SENSITIVE_CREATE(), tpm_template("seal", account), ESYS_TR.OWNER)[:2]
+            keys.tpm.flush_context(handle)
         except Exception as e:  # tpm2-pytss raises TSS2_Exception and others
             failure = type(e).__name__
         if failure is not None:
@@ -267,11 +272,15 @@ cdef class DeviceKeys:
     def __dealloc__(self):
         if self.tpm is not None:
             try:
-                self.tpm.flush_context(self.tpm_signing)
-                self.tpm.flush_context(self.tpm_sealing)
                 self.tpm.close()
             except Exception:
                 pass
+
+    cdef object tpm_key(self, str kind):
+        from tpm2_pytss import ESYS_TR, TPM2B_SENSITIVE_CREATE
+
+        return self.tpm.create_primary(TPM2B_SENSITIVE_CREATE(), tpm_template(kind, self.tpm_account),
+                                       ESYS_TR.OWNER)[0]
 
     cdef bytes sign_input(self, bytes data):
         # ES256 over `data`: r || s, 32 bytes each.
@@ -286,8 +295,12 @@ cdef class DeviceKeys:
 
         scheme = TPMT_SIG_SCHEME(scheme=TPM2_ALG.ECDSA)
         scheme.details.ecdsa.hashAlg = TPM2_ALG.SHA256
-        signature = self.tpm.sign(self.tpm_signing, TPM2B_DIGEST(hashlib.sha256(data).digest()), scheme,
-                                  TPMT_TK_HASHCHECK(tag=TPM2_ST.HASHCHECK, hierarchy=TPM2_RH.NULL))
+        handle = self.tpm_key("sign")
+        try:
+            signature = self.tpm.sign(handle, TPM2B_DIGEST(hashlib.sha256(data).digest()), scheme,
+                                      TPMT_TK_HASHCHECK(tag=TPM2_ST.HASHCHECK, hierarchy=TPM2_RH.NULL))
+        finally:
+            self.tpm.flush_context(handle)
         ecdsa = signature.signature.ecdsa
         return bytes(ecdsa.signatureR).rjust(32, b"\x00") + bytes(ecdsa.signatureS).rjust(32, b"\x00")
 
@@ -342,7 +355,11 @@ cdef class DeviceKeys:
         plaintext = None
         try:
             # bytes() of the TPM2B itself: its `.buffer` is a view that outlives nothing.
-            shared_point = self.tpm.ecdh_zgen(self.tpm_sealing, point)
+            handle = self.tpm_key("seal")
+            try:
+                shared_point = self.tpm.ecdh_zgen(handle, point)
+            finally:
+                self.tpm.flush_context(handle)
             dh = bytes(shared_point.point.x).rjust(32, b"\x00")
             pk_rm = (b"\x04" + device_b64url_decode(self.sealing_jwk["x"]) + device_b64url_decode(self.sealing_jwk["y"]))
             plaintext = hpke_open_with_dh(dh, enc, pk_rm, info, body[65:])

@@ -113,7 +113,7 @@ MODULE_SURFACE = {
         "APP_NAME", "BIG_SUFFIX", "CDN_CONFIG", "RELEASE_STATE", "SYSTEM_FOLDER", "USER_AGENT", "api_url",
         "backoff_factor", "build_info", "cache_dir", "chunk_size", "data_dir",
         "hardware_fingerprint_override", "legacy_envelope", "max_retries", "retry_after_max",
-        "small_size_kb", "timeouts", "transfer_concurrency", "trusted_publishers_file",
+        "small_size_kb", "timeouts", "tpm_tcti", "transfer_concurrency", "trusted_publishers_file",
     },
 }  # fmt: skip
 
