@@ -65,7 +65,12 @@ def test_the_seed_flow_step_by_step(api) -> None:
     assert claims["exp"] - claims["iat"] == 600
     # The token is checked like a user's.
     info = api.client.get("/license/info", headers={"Authorization": f"Bearer {token}"})
-    assert info.status_code == 200 and info.json() == {"plan": None, "expires_at": None, "folders": None}
+    assert info.status_code == 200 and info.json() == {
+        "plan": None,
+        "expires_at": None,
+        "folders": None,
+        "offline_hours": None,
+    }
 
 
 def test_challenges_are_fresh_each_time(api) -> None:

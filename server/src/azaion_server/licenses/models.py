@@ -38,6 +38,7 @@ def set_license(session: Session, caller: Caller, update: LicenseUpdate) -> AnyL
     licence.plan = update.plan
     licence.expires_at = update.expires_at
     licence.folders = list(update.folders)
+    licence.offline_hours = update.offline_hours
     session.commit()
     return licence
 
@@ -46,7 +47,12 @@ def info(licence: AnyLicense | None) -> LicenseInfo:
     """The public view of a licence."""
     if licence is None:
         return LicenseInfo()
-    return LicenseInfo(plan=licence.plan, expires_at=licence.expires_at, folders=licence.folders)
+    return LicenseInfo(
+        plan=licence.plan,
+        expires_at=licence.expires_at,
+        folders=licence.folders,
+        offline_hours=licence.offline_hours,
+    )
 
 
 def check_license(

@@ -14,6 +14,7 @@ from sqlalchemy import ColumnElement, and_, bindparam, or_, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from azaion_server.audit import models as audit
 from azaion_server.auth.models import Attempt, PasswordCheck, bind_hardware
 from azaion_server.clients.entities import Client
 from azaion_server.clients.keys import KeyVault, SealedKeyError
@@ -267,13 +268,27 @@ def load_resource(
         if file_name != CDN_FILE:
             raise ResourceNotFound()
         plaintext = cdn.document(caller.role)
+        version = None
     else:
         _licence_for(licences, session, caller, folder)
         resource = _find(session, folder, file_name)
         if resource is None or not can_read(caller, resource):
             raise ResourceNotFound()
         plaintext = storage.read(session, resource)
-    return seal(keys, plaintext)
+        version = resource.checksum
+    sealed = seal(keys, plaintext)
+    audit.record(
+        session,
+        audit.SMALL_PART,
+        caller,
+        address=address,
+        folder=folder,
+        name=file_name,
+        version=version,
+        mode=audit.ONLINE,
+    )
+    session.commit()
+    return sealed
 
 
 def _parse_draft(value: str | None) -> bool:
