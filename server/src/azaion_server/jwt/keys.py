@@ -109,6 +109,22 @@ def jws_signing_input(protected: dict[str, Any], payload: bytes) -> tuple[str, s
     return header, body, f"{header}.{body}".encode("ascii")
 
 
+def sign_jwks(
+    keys: list[dict[str, str]], issued_at: int, signers: list[tuple[str, Ed25519PrivateKey]]
+) -> dict[str, Any]:
+    """`{"keys": keys, "iat": issued_at}` as a JWS in the General JSON Serialization, one
+    signature per signer, protected header `{"alg": "EdDSA", "kid": ..., "typ": "jwk-set+json"}`
+    (docs/formats.md has a vector)."""
+    payload = json.dumps({"keys": keys, "iat": issued_at}, separators=(",", ":")).encode("utf-8")
+    signatures = []
+    for kid, private in signers:
+        header, _body, signing_input = jws_signing_input(
+            {"alg": ALGORITHM, "kid": kid, "typ": JWKS_TYPE}, payload
+        )
+        signatures.append({"protected": header, "signature": b64url(private.sign(signing_input))})
+    return {"payload": b64url(payload), "signatures": signatures}
+
+
 class KeySealer:
     """Seals and opens the private halves of signing keys under AZAION_JWT_SECRET."""
 
@@ -284,26 +300,17 @@ class KeyRing:
         """
         now = now or utcnow()
         published = self.published()
-        payload = json.dumps(
-            {"keys": [key.jwk() for key in published], "iat": int(now.timestamp())},
-            separators=(",", ":"),
-        ).encode("utf-8")
-        signatures = []
+        signers = []
         with self._sessions() as session:
             for key in published:
                 row = session.get(SigningKey, key.kid)
-                if row is None:
-                    continue
                 try:
-                    private = Ed25519PrivateKey.from_private_bytes(
-                        self._sealer.open(row.kid, row.sealed_private)
-                    )
+                    raw = self._sealer.open(row.kid, row.sealed_private) if row is not None else None
                 except SealedSigningKeyError:
-                    continue
-                protected = {"alg": ALGORITHM, "kid": key.kid, "typ": JWKS_TYPE}
-                header, _body, signing_input = jws_signing_input(protected, payload)
-                signatures.append({"protected": header, "signature": b64url(private.sign(signing_input))})
-        return {"payload": b64url(payload), "signatures": signatures}
+                    raw = None
+                if raw is not None:
+                    signers.append((key.kid, Ed25519PrivateKey.from_private_bytes(raw)))
+        return sign_jwks([key.jwk() for key in published], int(now.timestamp()), signers)
 
     # -- changing --------------------------------------------------------------------
 
