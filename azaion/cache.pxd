@@ -59,3 +59,7 @@ cdef class CacheEntry:
     cdef object start_write(self)
     cdef int commit_write(self) except -1
     cdef int discard_write(self) except -1
+
+
+cdef bytes read_state(object root, str name)
+cdef int write_state(object root, str name, bytes data) except -1

@@ -1,4 +1,5 @@
-"""The ``azaion`` command: log in, push and pull models, list, delete, publish, follow events.
+"""The ``azaion`` command: log in, push and pull models, list, delete, publish, follow events;
+``azaion admin ...`` for ApiAdmins (azaion/cli_admin.py).
 
 Configuration comes from flags, then the environment (``AZAION_API_URL``, ``AZAION_EMAIL``,
 ``AZAION_PASSWORD``, ``AZAION_CLIENT_NAME``, ``AZAION_CLIENT_KEY``), then the config file
@@ -513,6 +514,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--last-event-id", type=int, help="resume after this event id")
     p.add_argument("--count", type=int, help="stop after this many events")
     p.add_argument("--no-reconnect", action="store_true", help="stop when the stream ends")
+
+    from azaion.cli_admin import add_admin
+
+    add_admin(sub, common)
     return parser
 
 

@@ -139,3 +139,12 @@ cpdef int transfer_concurrency():
 cpdef object hardware_fingerprint_override():
     """A fingerprint string that replaces the collected one (tests, images without stable ids)."""
     return _env("AZAION_HARDWARE_FINGERPRINT")
+
+
+cpdef object jwks_file():
+    """``AZAION_JWKS_FILE``: a JWK Set (the server's ``/.well-known/jwks.json``) to trust from the
+    start, instead of the keys first seen; None when unset."""
+    from pathlib import Path
+
+    chosen = _env("AZAION_JWKS_FILE")
+    return Path(chosen).expanduser() if chosen is not None else None
