@@ -25,6 +25,7 @@ hiddenimports += [
     "cryptography",
     "cryptography.exceptions",
     "cryptography.hazmat.primitives",
+    "cryptography.hazmat.primitives.asymmetric.ed25519",
     "cryptography.hazmat.primitives.ciphers",
     "cryptography.hazmat.primitives.hashes",
     "cryptography.hazmat.primitives.hmac",
