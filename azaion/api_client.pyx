@@ -171,7 +171,7 @@ cdef bytes b64url_bytes(object text):
 
     if not isinstance(text, str) or "=" in text:
         raise ValueError("not unpadded base64url")
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    return base64.urlsafe_b64decode(text + "=" * ((4 - len(text) % 4) % 4))
 
 
 cdef str b64url_text(bytes data):
@@ -313,7 +313,7 @@ cdef class ServerKeys:
             valid = -1
         if valid <= 0:
             raise UntrustedServerKeys(refused) from None
-        if not first and issued_at <= self.issued_at:
+        if not first and issued_at < self.issued_at:
             return False  # an older (replayed) set: keep ours
         self.keys = offered
         self.issued_at = issued_at

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
+import time
 
 import pytest
 
@@ -91,20 +93,45 @@ def test_the_configured_jwks_file_is_trusted_and_survives_rotations(
         azaion.ApiClient(live.url)
 
 
-def test_a_replayed_older_set_does_not_replace_a_newer_pin(live, make_account, connect, tmp_path):
-    # A stale signed JWKS (signed by a key still trusted) is ignored: the client keeps its newer set.
+def test_a_replayed_older_set_does_not_replace_a_newer_pin(live, make_account, httpserver, tmp_path):
+    # A proxy in the middle forwards everything to the genuine server, but answers the JWKS with
+    # a genuine, older document, signed by a key the client still trusts.
+    import requests
+    from werkzeug import Response
+
+    replay: dict = {}
+
+    def forward(request):
+        if request.path == "/.well-known/jwks.jws" and "document" in replay:
+            return Response(json.dumps(replay["document"]), content_type="application/json")
+        answer = requests.request(
+            request.method,
+            f"{live.url}{request.full_path.rstrip('?')}",
+            data=request.get_data(),
+            headers={k: v for k, v in request.headers if k.lower() != "host"},
+            timeout=30,
+        )
+        return Response(
+            answer.content, status=answer.status_code, content_type=answer.headers.get("content-type")
+        )
+
+    httpserver.expect_request(re.compile(".*")).respond_with_handler(forward)
     account = make_account("Operator")
-    client = connect(account, cache="replay")
-    client.login()
-    old_signed = live.http.get(f"{live.url}/.well-known/jwks.jws", timeout=10).json()
-    live.admin("POST", "/signing-keys/rotate")
+    client = azaion.ApiClient(httpserver.url_for("/").rstrip("/"), cache_dir=str(tmp_path / "replay"))
+    client.set_credentials_from_dict(account.email, account.password)
+    first = live.http.get(f"{live.url}/.well-known/jwks.jws", timeout=10).json()
+    time.sleep(1.1)  # a later `iat` for the next document
+    second = live.admin("POST", "/signing-keys/rotate").json()["kid"]
     client.login()
     newer = _pin(tmp_path / "replay")
-    state = next((tmp_path / "replay" / ".state").glob("jwks-*.json"))
-    assert json.loads(state.read_text()) == newer
-    assert old_signed["signatures"]  # the replayed document is genuine, only older
-    client.login()
-    assert _pin(tmp_path / "replay")["iat"] == newer["iat"]
+    assert second in {k["kid"] for k in newer["keys"]}
+    replay["document"] = first
+    third = live.admin("POST", "/signing-keys/rotate").json()["kid"]
+    with pytest.raises(azaion.UntrustedServerKeys):
+        client.login()
+    assert _pin(tmp_path / "replay") == newer  # the older set did not replace the newer one
+    assert third not in {k["kid"] for k in newer["keys"]}
+    client.close()
 
 
 def test_a_damaged_pin_refuses_until_removed(live, make_account, connect, tmp_path):

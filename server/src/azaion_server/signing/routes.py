@@ -36,7 +36,7 @@ def jwks(keys: Keys) -> Jwks:
 
 @router.get("/.well-known/jwks.jws", response_model=SignedJwks)
 def signed_jwks(keys: Keys) -> SignedJwks:
-    """The same keys with an issue time, signed by each of them (docs/protocol.md): a client
+    """The same keys with an issue time, signed by each of them: a client
     adopts a new set only when a key it already trusts signed it."""
     return SignedJwks.model_validate(keys.signed_jwks())
 
