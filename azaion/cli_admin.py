@@ -108,7 +108,9 @@ def users_create(args: argparse.Namespace) -> int:
     password = os.environ.get(NEW_PASSWORD_ENV)
     generated = not password
     password = password or secrets.token_urlsafe(12)
-    created = _call(args, "POST", "/users", {"email": args.email, "password": password, "role": args.role})
+    created = _call(
+        args, "POST", "/users", {"email": args.new_email, "password": password, "role": args.role}
+    )
     out = dict(created)
     if generated:
         out["password"] = password  # shown once: the server keeps only its hash
@@ -148,7 +150,7 @@ def add_users(group: Command) -> None:
     """``azaion admin users list|create|role|delete|reset-hardware``."""
     group("list", users_list, "every user, its role, binding and licence")
     p = group("create", users_create, f"create a user (password from {NEW_PASSWORD_ENV}, else generated)")
-    p.add_argument("email")
+    p.add_argument("new_email", metavar="email")
     p.add_argument("--role", required=True, choices=ROLES)
     p = group("role", users_role, "change a user's role")
     p.add_argument("user", help="id or email")

@@ -125,7 +125,10 @@ def test_signing_keys_and_audit(run, make_account):  # noqa: F811
         run("admin", "audit", "--action", "login", "--actor", str(admin.id), "--json", account=admin)
     )
     assert len(logins["results"]) >= 4 and all(r["actor_name"] == admin.email for r in logins["results"])
-    assert "signing_key.rotated" in run("admin", "audit", "--limit", "5", account=admin).stdout.decode()
+    text = run(
+        "admin", "audit", "--action", "signing_key.rotated", "--limit", "5", account=admin
+    ).stdout.decode()
+    assert rotated["kid"] in text and admin.email in text
 
 
 def test_only_api_admins_administer(run, make_account):  # noqa: F811
