@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: venv compile debug run packages test test-client test-server wheel bench lint format clean
+.PHONY: venv compile debug run packages test test-client test-server test-aarch64 wheel bench lint format clean
 
 $(STAMP): requirements-dev.txt server/pyproject.toml pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,9 @@ run: compile
 # Debian packages the tests use, installed when missing (build_tools/debian_packages.sh).
 # Chromium: the browser tests of /docs and /redoc (tests/server/docs).
 DEBIAN_PACKAGES += chromium
+# QEMU user mode: make test-aarch64 runs Debian's arm64 CPython (downloaded by
+# build_tools/aarch64_device.py into build/aarch64/, never installed) on this x86-64 machine.
+DEBIAN_PACKAGES += qemu-user-static
 packages:
 	build_tools/debian_packages.sh $(DEBIAN_PACKAGES)
 
@@ -52,6 +55,14 @@ wheel: venv
 bench: compile
 	build_tools/debian_packages.sh wrk
 	build_tools/with_postgres.sh $(PY) -m benchmarks $(BENCH_ARGS)
+
+# The aarch64 wheels on an emulated device (tests/packaging/test_aarch64.py): test builds
+# cross-compiled with zig for Debian's arm64 CPython 3.9, 3.11 and 3.13, run under
+# qemu-user-static against this machine's server: smoke test, login, cold and warm load, ONNX
+# inference; and make wheel's aarch64 release wheel. `make test` runs it too (it is in tests/).
+# Downloads (Debian's arm64 .debs, pip's aarch64 wheels) are kept under build/aarch64/.
+test-aarch64: compile packages
+	$(PY) -m pytest tests/packaging/test_aarch64.py -p no:cacheprovider
 
 test-client: compile
 	$(PY) -m pytest tests/client

@@ -31,7 +31,7 @@ from pathlib import Path
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
-PROTECTED = ["security", "credentials", "hardware_service", "cdn_manager", "cache", "api_client"]
+PROTECTED = ["security", "credentials", "hardware_service", "device", "cdn_manager", "cache", "api_client"]
 PUBLIC = ["constants", "user"]
 
 ROOT = Path(__file__).resolve().parent
@@ -176,6 +176,13 @@ static void azaion_constant_into(int which, unsigned char *out) {
     return "".join(out)
 
 
+def is_test_build() -> bool:
+    """Builds for tests (``make compile``) honour AZAION_HARDWARE_FINGERPRINT; a release
+    (AZAION_RELEASE=1) never does, and AZAION_TEST_BUILD=0 turns it off for any build."""
+    release = os.environ.get("AZAION_RELEASE", "") not in ("", "0")
+    return not release and os.environ.get("AZAION_TEST_BUILD", "1") not in ("", "0")
+
+
 def build_info_header(kind: str, keys, stripped: bool) -> str:
     previous = key_id_of(keys[1]) if len(keys) > 1 else -1
     return (
@@ -184,6 +191,7 @@ def build_info_header(kind: str, keys, stripped: bool) -> str:
         f"#define AZAION_KEY_ID {key_id_of(keys[0])}\n"
         f"#define AZAION_PREVIOUS_KEY_ID {previous}\n"
         f"#define AZAION_STRIPPED {int(stripped)}\n"
+        f"#define AZAION_TEST_BUILD {int(is_test_build())}\n"
     )
 
 
@@ -336,6 +344,77 @@ def write_if_changed(path: Path, text: str) -> None:
         path.write_text(text, encoding="utf-8")
 
 
+def cythonized_extensions(stripped=True, annotate=False, linetrace=False, always=False):
+    """The generated headers and the Cython output of this build: the cythonized Extensions.
+
+    Run in the project's root (the sources are named relative to it). ``build_ext`` compiles
+    what it returns; build_tools/aarch64.py cross-compiles the same C files for aarch64.
+    """
+    from Cython.Build import cythonize
+    from Cython.Compiler import Options
+
+    kind, keys = wrapping_keys()
+    generated = ROOT / GENERATED
+    generated.mkdir(parents=True, exist_ok=True)
+    constants = []
+    main = generate_protected(generated, constants)
+    header = generated / "azaion_secrets.h"
+    if secrets_in(header) != list(keys) + constants:
+        header.write_text(shares_header(keys, constants), encoding="utf-8")
+    write_if_changed(generated / "azaion_build_info.h", build_info_header(kind, keys, stripped))
+
+    # auto_pickle off: no generated __pyx_unpickle_* entry points into protected classes.
+    directives = {
+        "language_level": 3,
+        "boundscheck": False,
+        "wraparound": False,
+        "cdivision": True,
+        "auto_pickle": False,
+    }
+    macros = []
+    if linetrace:
+        directives["linetrace"] = True
+        macros = [("CYTHON_TRACE", "1"), ("CYTHON_TRACE_NOGIL", "1")]
+    include_dirs = [str(generated)]
+
+    compiled = []
+    Options.docstrings = False
+    compiled += cythonize(
+        [
+            Extension(
+                "azaion._protected",
+                [str(main.relative_to(ROOT))],
+                define_macros=macros,
+                include_dirs=include_dirs,
+                depends=[str(header)],
+            )
+        ],
+        compiler_directives={**directives, "embedsignature": False},
+        include_path=[str(generated), str(ROOT)],
+        annotate=annotate,
+        force=True,
+        quiet=True,
+    )
+    Options.docstrings = True
+    compiled += cythonize(
+        [
+            Extension(
+                f"azaion.{name}",
+                [f"azaion/{name}.pyx"],
+                define_macros=macros,
+                include_dirs=include_dirs,
+                depends=[str(generated / "azaion_build_info.h")],
+            )
+            for name in PUBLIC
+        ],
+        compiler_directives={**directives, "embedsignature": True},
+        annotate=annotate,
+        force=always,
+        quiet=True,
+    )
+    return compiled
+
+
 class BuildExt(build_ext):
     user_options = build_ext.user_options + [
         ("cython-always", None, "run Cython even when the .c file is newer"),
@@ -351,71 +430,13 @@ class BuildExt(build_ext):
         self.cython_linetrace = False
 
     def finalize_options(self):
-        from Cython.Build import cythonize
-        from Cython.Compiler import Options
-
-        kind, keys = wrapping_keys()
-        stripped = not self.debug
-        generated = ROOT / GENERATED
-        generated.mkdir(parents=True, exist_ok=True)
-        constants = []
-        main = generate_protected(generated, constants)
-        header = generated / "azaion_secrets.h"
-        if secrets_in(header) != list(keys) + constants:
-            header.write_text(shares_header(keys, constants), encoding="utf-8")
-        write_if_changed(generated / "azaion_build_info.h", build_info_header(kind, keys, stripped))
-        self.azaion_stripped = stripped
-
-        # auto_pickle off: no generated __pyx_unpickle_* entry points into protected classes.
-        directives = {
-            "language_level": 3,
-            "boundscheck": False,
-            "wraparound": False,
-            "cdivision": True,
-            "auto_pickle": False,
-        }
-        macros = []
-        if self.cython_linetrace:
-            directives["linetrace"] = True
-            macros = [("CYTHON_TRACE", "1"), ("CYTHON_TRACE_NOGIL", "1")]
-        include_dirs = [str(generated)]
-
-        compiled = []
-        Options.docstrings = False
-        compiled += cythonize(
-            [
-                Extension(
-                    "azaion._protected",
-                    [str(main.relative_to(ROOT))],
-                    define_macros=macros,
-                    include_dirs=include_dirs,
-                    depends=[str(header)],
-                )
-            ],
-            compiler_directives={**directives, "embedsignature": False},
-            include_path=[str(generated), str(ROOT)],
+        self.distribution.ext_modules[:] = cythonized_extensions(
+            stripped=not self.debug,
             annotate=self.cython_annotate,
-            force=True,
-            quiet=True,
+            linetrace=self.cython_linetrace,
+            always=self.cython_always,
         )
-        Options.docstrings = True
-        compiled += cythonize(
-            [
-                Extension(
-                    f"azaion.{name}",
-                    [f"azaion/{name}.pyx"],
-                    define_macros=macros,
-                    include_dirs=include_dirs,
-                    depends=[str(generated / "azaion_build_info.h")],
-                )
-                for name in PUBLIC
-            ],
-            compiler_directives={**directives, "embedsignature": True},
-            annotate=self.cython_annotate,
-            force=self.cython_always,
-            quiet=True,
-        )
-        self.distribution.ext_modules[:] = compiled
+        self.azaion_stripped = not self.debug
         super().finalize_options()
 
     def build_extensions(self):

@@ -2,6 +2,7 @@
 from azaion.cache cimport BigPartCache, CacheEntry
 from azaion.cdn_manager cimport CDNManager
 from azaion.credentials cimport Credentials
+from azaion.device cimport DeviceKeys
 from azaion.hardware_service cimport HardwareService
 from azaion.security cimport EnvelopeKeys
 from azaion.user cimport User
@@ -38,8 +39,12 @@ cdef class ApiClient:
     cdef ServerKeys server_keys
     cdef tuple timeout
     cdef BigPartCache big_parts
+    cdef readonly object data_dir
+    cdef DeviceKeys device
+    cdef long device_id
+    cdef bint legacy
 
-    cpdef set_credentials_from_dict(self, str email, str password)
+    cpdef set_credentials_from_dict(self, str email, str password, bint load_cdn=*)
     cdef set_credentials(self, Credentials credentials)
     cpdef login(self)
     cdef set_token(self, str token)
@@ -61,3 +66,6 @@ cdef class ApiClient:
     cdef HardwareService hardware_service(self)
     cdef EnvelopeKeys keys(self)
     cdef CDNManager cdn(self)
+    cdef DeviceKeys device_keys(self)
+    cdef long enrolled_device(self) except -1
+    cdef dict proof_headers(self, str method, str url, bint authenticated)

@@ -13,6 +13,7 @@ from azaion.errors import (
     CacheError,
     CDNError,
     ConfigurationError,
+    DeviceError,
     HardwareMismatch,
     IntegrityError,
     InvalidName,
@@ -33,6 +34,7 @@ from azaion.cache cimport BigPartCache, CacheEntry, read_state, write_state
 from azaion.cdn_manager cimport CDNCredentials, CDNManager, big_key
 from azaion.constants cimport DEFAULT_SEGMENT_SIZE
 from azaion.credentials cimport Credentials, MachineCredentials
+from azaion.device cimport DeviceKeys
 from azaion.hardware_service cimport HardwareService
 from azaion.security cimport (
     EnvelopeKeys,
@@ -74,6 +76,12 @@ cdef dict ERRORS_BY_CODE = {
     "TOO_MANY_STREAMS": TooManyAttempts,
     "METHOD_NOT_ALLOWED": BadRequest,
     "INTERNAL": ServerError,
+    "INVALID_DPOP_PROOF": AuthenticationError,
+    "DEVICE_REQUIRED": DeviceError,
+    "DEVICE_NOT_ENROLLED": DeviceError,
+    "DEVICE_PENDING": DeviceError,
+    "DEVICE_REVOKED": DeviceError,
+    "DEVICE_LIMIT": DeviceError,
 }
 cdef dict ADVICE = {
     "INVALID_CREDENTIALS": "check the email and password (or the machine client's key)",
@@ -93,6 +101,15 @@ cdef dict ADVICE = {
     "METHOD_NOT_ALLOWED": "the server does not allow this call on this path; are the client and server versions "
                           "compatible?",
     "INTERNAL": "the server failed",
+    "INVALID_DPOP_PROOF": "the server refused this device's request proof even after a fresh login; check "
+                          "that this machine's clock is right",
+    "DEVICE_REQUIRED": "the server serves only enrolled devices and this client speaks the old envelope; unset "
+                       "AZAION_LEGACY_ENVELOPE",
+    "DEVICE_NOT_ENROLLED": "this device is not enrolled; the client enrols it at its first load",
+    "DEVICE_PENDING": "this device waits for an administrator's approval (azaion admin devices approve ID)",
+    "DEVICE_REVOKED": "this device was revoked; ask an administrator",
+    "DEVICE_LIMIT": "the licence allows no further device; ask an administrator to revoke an old one or raise "
+                    "max_devices",
 }
 
 
@@ -110,6 +127,16 @@ cdef str check_name(object value, str what):
     if value.split(".", 1)[0].rstrip(" ").upper() in DEVICE_NAMES:
         raise InvalidName(f"the {what} name {value!r} is reserved on some systems; choose another")
     return value
+
+
+cdef str sealed_version(bytes small):
+    # The version a sealed small part names (docs/formats.md, section 3): the first 16 bytes of
+    # its header's salt; bytes too short for a header, the first 16 bytes of their SHA-256.
+    import hashlib
+
+    if len(small) >= 26:
+        return version_id(small)
+    return hashlib.sha256(small).hexdigest()[:32]
 
 
 cdef str url_segment(str name):
@@ -402,9 +429,12 @@ cdef object make_session(str api_url):
 
 cdef class ApiClient:
 
-    def __init__(self, str api_url=None, *, cache_dir=None, jwt_public_key=None, jwks=None):
+    def __init__(self, str api_url=None, *, cache_dir=None, jwt_public_key=None, data_dir=None, jwks=None):
         self.api_url = constants.api_url(api_url)
         self.cache_dir = constants.cache_dir(cache_dir)
+        self.data_dir = constants.data_dir(data_dir)
+        self.legacy = constants.legacy_envelope()
+        self.device_id = -1
         self.big_parts = BigPartCache.new(self.cache_dir)
         self.timeout = constants.timeouts()
         self.public_key = jwt_public_key
@@ -436,10 +466,13 @@ cdef class ApiClient:
 
     # -- authentication ----------------------------------------------------------------
 
-    cpdef set_credentials_from_dict(self, str email, str password):
+    cpdef set_credentials_from_dict(self, str email, str password, bint load_cdn=True):
         self.set_credentials(Credentials(email, password))
         self.cdn_manager = None
-        self.cdn()  # cdn.yaml now, as the seed does: a wrong password fails here, not at the first load
+        if load_cdn:
+            # cdn.yaml now, as the seed does: a wrong password (or a device the server does not
+            # serve) fails here, not at the first load. The device enrols itself here.
+            self.cdn()
 
     def set_machine_credentials(self, str client_name, str key):
         """Authenticate as a machine client (name and the base64 key of ``POST /clients``)."""
@@ -453,6 +486,8 @@ cdef class ApiClient:
             self.cdn_manager = None
         self.credentials = credentials
         self.envelope_keys = None
+        self.device = None  # a key store per account: one machine may hold several accounts' devices
+        self.device_id = -1
 
     cpdef login(self):
         if self.credentials is None:
@@ -602,13 +637,25 @@ cdef class ApiClient:
 
     # -- HTTP --------------------------------------------------------------------------
 
+    cdef dict proof_headers(self, str method, str url, bint authenticated):
+        # RFC 9449: a fresh proof of this method and URL, signed by the device key, on every
+        # authenticated request (and on the logins, whose token it binds to that key).
+        if self.legacy or self.credentials is None:
+            return {"Authorization": f"Bearer {self.token}"} if authenticated and self.token else {}
+        if authenticated and self.token:
+            return {"Authorization": f"DPoP {self.token}",
+                    "DPoP": self.device_keys().proof(method, self.api_url + url, self.token)}
+        if not authenticated and url in ("/login", "/auth_verify"):
+            return {"DPoP": self.device_keys().proof(method, self.api_url + url, None)}
+        return {}
+
     cdef object send(self, str method, str url, object payload, bint is_stream, bint authenticated):
         import requests
 
-        headers = {"Authorization": f"Bearer {self.token}"} if authenticated and self.token else {}
+        extra = {}
         if "headers" in payload:
             payload = dict(payload)
-            headers.update(payload.pop("headers"))
+            extra = payload.pop("headers")
         # Failures are raised after the handler, never inside it: a requests exception holds the
         # request (its body the password, its headers the token) and would ride along as context.
         from azaion._retry import after_broken_answer
@@ -616,6 +663,8 @@ cdef class ApiClient:
         retry = self.session.get_adapter(self.api_url + url).max_retries
         while True:
             failure = None
+            headers = self.proof_headers(method, url, authenticated)  # a proof is good for one request
+            headers.update(extra)
             try:
                 response = self.session.request(method, self.api_url + url, headers=headers, timeout=self.timeout,
                                                 stream=True, allow_redirects=False, **payload)
@@ -669,6 +718,33 @@ cdef class ApiClient:
                                                      self.hardware_service().hardware_hash)
         return self.envelope_keys
 
+    cdef DeviceKeys device_keys(self):
+        if self.credentials is None:
+            raise NotAuthenticated("no credentials: call set_credentials_from_dict(email, password) first")
+        if self.device is None:
+            import hashlib
+
+            account = hashlib.sha256(self.credentials.identity()).hexdigest()[:32]
+            self.device = DeviceKeys.load_or_create(self.data_dir / f"device-{account}.key",
+                                                    self.hardware_service().hardware_hash)
+        return self.device
+
+    cdef long enrolled_device(self) except -1:
+        # The client enrols its device itself, once per session: enrolling known keys again
+        # answers the same device, so nothing but the key file is kept on disk.
+        if self.device_id >= 0:
+            return self.device_id
+        body = self.device_keys().enrol_body(self.hardware_service().hardware_hash)
+        answer = self.json_of(self.request("POST", "/devices", {"json": body}, False))
+        state = answer.get("state")
+        if state == "pending":
+            raise DeviceError(ADVICE["DEVICE_PENDING"], code="DEVICE_PENDING")
+        if state != "active" or not isinstance(answer.get("id"), int):
+            raise DeviceError(ADVICE["DEVICE_REVOKED"] if state == "revoked" else
+                              "the server answered the enrolment with no active device", code="DEVICE_ERROR")
+        self.device_id = answer["id"]
+        return self.device_id
+
     cdef CDNManager cdn(self):
         if self.cdn_manager is None:
             self.cdn_manager = CDNManager.new(CDNCredentials.from_yaml(self.load_bytes(constants.CDN_CONFIG,
@@ -678,12 +754,25 @@ cdef class ApiClient:
     cdef bytes load_bytes(self, str filename, str folder):
         check_name(folder, "folder")
         check_name(filename, "file")
-        keys = self.keys()
+        if self.credentials is None:
+            raise NotAuthenticated("no credentials: call set_credentials_from_dict(email, password) first")
         body = {"fileName": filename, "hardware": self.hardware_service().hardware_hash}
-        if not self.credentials.is_machine():
-            body["password"] = self.credentials.password()
+        if self.legacy:
+            # The seed's v1 envelope, only where AZAION_LEGACY_ENVELOPE=true on both sides.
+            keys = self.keys()
+            if not self.credentials.is_machine():
+                body["password"] = self.credentials.password()
+            response = self.request("POST", f"/resources/get/{url_segment(folder)}", {"json": body}, False)
+            return keys.open(response.content)
+        if not self.token:
+            self.login()
+        device_id = self.enrolled_device()
         response = self.request("POST", f"/resources/get/{url_segment(folder)}", {"json": body}, False)
-        return keys.open(response.content)
+        plaintext, version = self.device.open_sealed(response.content, folder, filename, device_id)
+        if folder != constants.SYSTEM_FOLDER and version != sealed_version(plaintext):
+            raise IntegrityError("the server sealed a small part under another version than its own; "
+                                 "ask the server's administrator")
+        return plaintext
 
     cdef upload_file(self, str filename, bytes resource, str folder, str category=None, bint draft=False):
         check_name(folder, "folder")
@@ -804,6 +893,38 @@ cdef class ApiClient:
             return response.json().get("resource")
         except (ValueError, AttributeError):
             return None
+
+    # -- devices -----------------------------------------------------------------------
+
+    def enrol_device(self):
+        """Enrol this device (or find it again): the server's view ``{id, state, jkt, ...}``.
+
+        A pending device (``AZAION_DEVICE_ENROLMENT=approval``) is answered, not raised.
+        """
+        if self.legacy:
+            raise DeviceError("AZAION_LEGACY_ENVELOPE is set: this client speaks the seed's envelope and enrols "
+                              "no device; unset it", code="DEVICE_ERROR")
+        if not self.token:
+            self.login()
+        body = self.device_keys().enrol_body(self.hardware_service().hardware_hash)
+        answer = self.json_of(self.request("POST", "/devices", {"json": body}, False))
+        if answer.get("state") == "active" and isinstance(answer.get("id"), int):
+            self.device_id = answer["id"]
+        answer["store"] = self.device.store
+        return answer
+
+    def list_devices(self, user_id=None, client_id=None):
+        """Devices of every account, or of one user or machine client (ApiAdmins)."""
+        params = {k: str(int(v)) for k, v in (("user_id", user_id), ("client_id", client_id)) if v is not None}
+        return list(self.json_of(self.request("GET", "/devices/all", {"params": params}, False)).get("results") or [])
+
+    def approve_device(self, int device_id):
+        """Activate a pending device (ApiAdmins)."""
+        return self.json_of(self.request("POST", f"/devices/{device_id}/approve", {}, False))
+
+    def revoke_device(self, int device_id):
+        """Revoke a device (ApiAdmins any, others their own): refused from its next request on."""
+        return self.json_of(self.request("POST", f"/devices/{device_id}/revoke", {}, False))
 
     # -- registry ----------------------------------------------------------------------
 

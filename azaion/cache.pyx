@@ -97,7 +97,11 @@ cdef bint is_partial_of(str entry, str file_name):
     cdef Py_ssize_t start = len(file_name) + 1
     if len(entry) != start + 32 + len(PARTIAL) or not entry.startswith(file_name + ".") or not entry.endswith(PARTIAL):
         return False
-    return all(c in HEX for c in entry[start : start + 32])
+    # A loop, not all(<generator>): a closure in a cdef function names the function in the binary.
+    for c in entry[start : start + 32]:
+        if c not in HEX:
+            return False
+    return True
 
 
 cdef class Directory:
@@ -355,6 +359,43 @@ cdef bytes decrypt_file(CacheFile f, bytes small, str folder, str name, object p
     return dec.finish()
 
 
+cdef class SegmentReceiver:
+    # The read-ahead thread's work, as an object rather than a closure: a closure in a cdef
+    # function would put the function's mangled C name into the binary (check_wheel.py).
+    cdef Download download
+    cdef CacheFile f
+    cdef ResourceDecryptor dec
+    cdef Py_ssize_t position
+    cdef Py_ssize_t step
+
+    def __init__(self):
+        raise TypeError("SegmentReceiver is not supposed to be instantiated from Python")
+
+    @staticmethod
+    cdef SegmentReceiver new(Download download, CacheFile f, ResourceDecryptor dec, Py_ssize_t position,
+                             Py_ssize_t step):
+        cdef SegmentReceiver receiver = SegmentReceiver.__new__(SegmentReceiver)
+        receiver.download = download
+        receiver.f = f
+        receiver.dec = dec
+        receiver.position = position
+        receiver.step = step
+        return receiver
+
+    def __call__(self):
+        if self.dec is None:
+            raise TypeError("an unfinished SegmentReceiver")
+        want = self.dec.read_size_at(self.position, self.step)
+        if not want:
+            return None
+        data = self.download.read(want)
+        if not data:
+            return None
+        self.f.write(data)
+        self.position += len(data)
+        return data
+
+
 cdef Py_ssize_t stream_into(Download download, CacheFile f, ResourceDecryptor dec, Py_ssize_t small_len,
                             Py_ssize_t done, Py_ssize_t length, object progress) except -1:
     # A second thread receives one segment at a time and appends it to the partial file; this
@@ -362,19 +403,7 @@ cdef Py_ssize_t stream_into(Download download, CacheFile f, ResourceDecryptor de
     from azaion._read_ahead import ReadAhead
 
     cdef Py_ssize_t step = dec.segment_step()
-    position = [small_len + done]
-
-    def receive_segment():
-        want = dec.read_size_at(position[0], step)
-        if not want:
-            return None
-        data = download.read(want)
-        if not data:
-            return None
-        f.write(data)
-        position[0] += len(data)
-        return data
-
+    receive_segment = SegmentReceiver.new(download, f, dec, small_len + done, step)
     ahead = ReadAhead(receive_segment, read_ahead_depth(step))
     try:
         while True:

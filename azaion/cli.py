@@ -133,7 +133,7 @@ def read_secret(args: argparse.Namespace, env: str, prompt: str) -> str:
     raise UsageError(f"no secret given: set {env}, pipe it with --password-stdin, or run in a terminal")
 
 
-def connect(args: argparse.Namespace, with_cdn: bool = False):
+def connect(args: argparse.Namespace, with_cdn: bool = True):
     """An authenticated ApiClient from the command line, the environment and the config file."""
     from azaion import ApiClient
 
@@ -155,7 +155,9 @@ def connect(args: argparse.Namespace, with_cdn: bool = False):
             email = setting(args, "email", "AZAION_EMAIL", config)
             if not email:
                 raise UsageError("no email: pass --email, set AZAION_EMAIL, or run 'azaion login'")
-            client.set_credentials_from_dict(email, read_secret(args, "AZAION_PASSWORD", "Password: "))
+            client.set_credentials_from_dict(
+                email, read_secret(args, "AZAION_PASSWORD", "Password: "), load_cdn=with_cdn
+            )
     except BaseException:
         client.close()
         raise
@@ -279,6 +281,33 @@ def cmd_license(args: argparse.Namespace) -> int:
         return f"Plan {d['plan']}, expires {d.get('expires_at') or 'never'}, folders: {folders}"
 
     emit(args, info, text)
+    return 0
+
+
+def cmd_devices(args: argparse.Namespace) -> int:
+    """This device: enrolled (or enrolled now), its id, state and key thumbprint."""
+    with connect(args, with_cdn=False) as client:
+        info = client.enrol_device()
+    data = {k: info.get(k) for k in ("id", "state", "jkt", "store")}
+    emit(args, data, lambda d: f"device {d['id']}: {d['state']}, key {d['jkt']} ({d['store']} key store)")
+    return 0
+
+
+def cmd_admin_devices(args: argparse.Namespace) -> int:
+    """`azaion admin devices ls|approve|revoke`."""
+    with connect(args, with_cdn=False) as client:
+        if args.action == "ls":
+            rows = client.list_devices(user_id=args.user_id, client_id=args.client_id)
+            data = [{k: d.get(k) for k in ("id", "owner", "state", "jkt", "hardware")} for d in rows]
+            emit(args, data, lambda rows: table(rows) if rows else "No devices.")
+            return 0
+        if args.device_id is None:
+            raise UsageError(f"'azaion admin devices {args.action}' needs a device id")
+        if args.action == "approve":
+            answer = client.approve_device(args.device_id)
+        else:
+            answer = client.revoke_device(args.device_id)
+    emit(args, answer, lambda d: f"device {d['id']}: {d['state']}")
     return 0
 
 
@@ -473,6 +502,8 @@ def build_parser() -> argparse.ArgumentParser:
     command("logout", cmd_logout, "revoke the session and forget the saved email")
     command("whoami", cmd_whoami, "show the account, its role and this device's hardware hash")
     command("license", cmd_license, "show this account's licence")
+
+    command("devices", cmd_devices, "enrol this device (once) and show its id, state and key thumbprint")
 
     p = command("push", cmd_push, "encrypt, split and publish a file")
     p.add_argument("file")

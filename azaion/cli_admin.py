@@ -25,7 +25,7 @@ Command = Callable[[str, Callable[[argparse.Namespace], int], str], argparse.Arg
 def _call(args: argparse.Namespace, method: str, path: str, body: Any = None, params: Any = None) -> Any:
     from azaion.cli import connect
 
-    with connect(args) as client:
+    with connect(args, with_cdn=False) as client:
         return client.admin(method, path, body, params)
 
 
@@ -353,6 +353,26 @@ def add_audit(command: Command) -> None:
     p.add_argument("--limit", type=int, default=50, help="rows per page (at most 500)")
 
 
+# -- devices --------------------------------------------------------------------------------
+
+
+def add_devices(group: Command) -> None:
+    """``azaion admin devices ls|approve|revoke`` (`azaion.cli.cmd_admin_devices`)."""
+    from azaion.cli import cmd_admin_devices
+
+    for action, help in (
+        ("ls", "every device, or one user's or machine client's"),
+        ("approve", "let a pending device load"),
+        ("revoke", "revoke a lost or retired device, for good"),
+    ):
+        p = group(action, cmd_admin_devices, help)
+        p.set_defaults(action=action)
+        p.add_argument("device_id", nargs="?" if action == "ls" else None, type=int)
+        if action == "ls":
+            p.add_argument("--user-id", type=int)
+            p.add_argument("--client-id", type=int)
+
+
 # -- the group ------------------------------------------------------------------------------
 
 
@@ -387,4 +407,5 @@ def add_admin(sub: Any, common: argparse.ArgumentParser) -> None:
     group("licences", "licences of users and machine clients", add_licences)
     group("clients", "machine clients", add_clients)
     group("signing-keys", "the server's signing keys", add_signing_keys)
+    group("devices", "enrolled devices", add_devices)
     add_audit(leaf)

@@ -37,6 +37,7 @@ cdef extern from "azaion_build_info.h":
     int AZAION_KEY_ID
     int AZAION_PREVIOUS_KEY_ID
     int AZAION_STRIPPED
+    int AZAION_TEST_BUILD
 
 
 cpdef dict build_info():
@@ -45,13 +46,15 @@ cpdef dict build_info():
     ``wrapping_key`` is ``"deployment"`` for a build with ``AZAION_WRAPPING_KEY_FILE`` and
     ``"test"`` for one with the published test key, which opens only test resources;
     ``key_id`` and ``previous_key_id`` are the resource-header key ids it reads (it writes
-    ``key_id``); ``stripped`` is False only for ``make debug``.
+    ``key_id``); ``stripped`` is False only for ``make debug``; ``test_build`` is True for
+    builds made for tests (``make compile``), which alone honour ``AZAION_HARDWARE_FINGERPRINT``.
     """
     return {
         "wrapping_key": AZAION_WRAPPING_KEY_KIND.decode("ascii"),
         "key_id": AZAION_KEY_ID,
         "previous_key_id": AZAION_PREVIOUS_KEY_ID if AZAION_PREVIOUS_KEY_ID >= 0 else None,
         "stripped": bool(AZAION_STRIPPED),
+        "test_build": bool(AZAION_TEST_BUILD),
     }
 
 
@@ -137,7 +140,11 @@ cpdef int transfer_concurrency():
 
 
 cpdef object hardware_fingerprint_override():
-    """A fingerprint string that replaces the collected one (tests, images without stable ids)."""
+    """A fingerprint string that replaces the collected one: honoured only by test builds
+    (``build_info()["test_build"]``), never by a release wheel, so that nobody can make a
+    release client claim another machine's fingerprint."""
+    if not AZAION_TEST_BUILD:
+        return None
     return _env("AZAION_HARDWARE_FINGERPRINT")
 
 
@@ -148,3 +155,23 @@ cpdef object jwks_file():
 
     chosen = _env("AZAION_JWKS_FILE")
     return Path(chosen).expanduser() if chosen is not None else None
+cpdef object data_dir(object override=None):
+    """Where the device's key store lives: the argument, ``AZAION_DATA_DIR``, or the user's data
+    directory (``platformdirs``)."""
+    from pathlib import Path
+
+    if override is not None:
+        return Path(override)
+    value = _env("AZAION_DATA_DIR")
+    if value is not None:
+        return Path(value)
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+cpdef bint legacy_envelope():
+    """``AZAION_LEGACY_ENVELOPE=true``: speak the seed's v1 envelope (password and hardware hash,
+    no device key) to a server that still serves it."""
+    value = _env("AZAION_LEGACY_ENVELOPE")
+    return value is not None and value.strip().lower() in ("1", "true", "yes", "on")

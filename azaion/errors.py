@@ -9,7 +9,7 @@ password, a key or a token.
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 
 class AzaionError(Exception):
@@ -92,7 +92,7 @@ class TooManyAttempts(AuthenticationError):
 
     code = "TOO_MANY_ATTEMPTS"
 
-    def __init__(self, message: str, *, retry_after: Optional[float] = None, **kwargs) -> None:
+    def __init__(self, message: str, *, retry_after: Optional[float] = None, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
         self.retry_after = retry_after
 
@@ -146,6 +146,13 @@ class CacheError(AzaionError, OSError):
     code = "CACHE_ERROR"
 
 
+class DeviceError(PermissionDenied):
+    """This device may not load: not enrolled (the licence has no room), waiting for approval,
+    revoked, or its key store does not open (another machine, a changed fingerprint)."""
+
+    code = "DEVICE_ERROR"
+
+
 # -- transport -----------------------------------------------------------------------------
 
 
@@ -167,6 +174,21 @@ class CDNError(AzaionError, ConnectionError):
     code = "CDN_ERROR"
 
 
+# -- models -----------------------------------------------------------------------------------
+
+
+class ModelError(AzaionError, ValueError):
+    """The loaded bytes are no model the runtime accepts (wrong format, corrupt, or unsupported)."""
+
+    code = "MODEL_INVALID"
+
+
+class ModelRuntimeMissing(ModelError, ImportError):
+    """The runtime a helper needs is not installed: ``pip install 'azaion[onnx]'``."""
+
+    code = "MODEL_RUNTIME_MISSING"
+
+
 __all__ = [
     "AuthenticationError",
     "AzaionError",
@@ -174,12 +196,15 @@ __all__ = [
     "CDNError",
     "CacheError",
     "ConfigurationError",
+    "DeviceError",
     "HardwareMismatch",
     "IntegrityError",
     "InvalidName",
     "InvalidToken",
     "LicenseError",
     "LicenseExpired",
+    "ModelError",
+    "ModelRuntimeMissing",
     "NetworkError",
     "NotAuthenticated",
     "PermissionDenied",

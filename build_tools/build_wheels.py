@@ -5,7 +5,10 @@
 No containers: each interpreter (pyenv's versions under $PYENV_ROOT/versions, or python3.X on
 PATH) builds from the sdist with ``python -m build --wheel`` in its own isolated environment,
 ``auditwheel repair --strip`` makes the wheel manylinux and drops symbol tables and debug
-information, and build_tools/check_wheel.py checks every wheel. Hosted CI builds the other
+information, and build_tools/check_wheel.py checks every wheel. The aarch64 wheels (CPython 3.9,
+3.11, 3.13: the ones Debian has for arm64) are cross-compiled from the same sdist by
+build_tools/aarch64.py and checked without an install (``make test-aarch64`` runs them under
+QEMU); ``--aarch64 3.11`` picks versions, ``--no-aarch64`` skips them. Hosted CI builds the other
 platforms with cibuildwheel (pyproject.toml, .github/workflows/wheels.yml); docs/packaging.md.
 
 A release holds the deployment's wrapping key: the file named by ``AZAION_WRAPPING_KEY_FILE``
@@ -35,6 +38,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
+import aarch64  # noqa: E402
 from check_wheel import find_pythons  # noqa: E402
 
 
@@ -147,6 +151,25 @@ def build_wheel(
         return repaired[0]
 
 
+def aarch64_wheels(sdist: Path, versions: list, outdir: Path) -> list:
+    """The aarch64 release wheels of ``sdist`` (build_tools/aarch64.py), one per CPython."""
+    if not versions:
+        return []
+    built = []
+    with tempfile.TemporaryDirectory(prefix="azaion-aarch64-sdist-") as tmp:
+        with tarfile.open(sdist) as archive:
+            if hasattr(tarfile, "data_filter"):
+                archive.extractall(tmp, filter="data")
+            else:
+                archive.extractall(tmp)  # noqa: S202 - our own sdist
+        source = next(Path(tmp).glob("azaion-*"))
+        extensions = aarch64.generate_c(source, release=True)
+        for version in versions:
+            log(f"cp{version.replace('.', '')} aarch64 (zig cc -target {aarch64.TARGET})")
+            built.append(aarch64.build_wheel(version, outdir, source, release=True, extensions=extensions))
+    return built
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -165,7 +188,20 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="build with the given interpreter's own setuptools and Cython (faster; tests)",
     )
+    parser.add_argument(
+        "--aarch64",
+        action="append",
+        default=[],
+        choices=sorted(aarch64.SUITES),
+        help="cross-build the aarch64 wheel of this CPython (repeatable; default: all of them, "
+        "or none when --python is given)",
+    )
+    parser.add_argument("--no-aarch64", action="store_true", help="no aarch64 wheels")
     args = parser.parse_args(argv)
+    if args.no_aarch64:
+        aarch64_versions = []
+    else:
+        aarch64_versions = args.aarch64 or ([] if args.python else list(aarch64.SUITES))
     if not sys.platform.startswith("linux"):
         raise SystemExit("build_wheels.py builds manylinux wheels on Linux; elsewhere use cibuildwheel")
     # The wheels build from an unpacked sdist elsewhere: the key files by absolute path.
@@ -213,15 +249,25 @@ def main(argv: list[str] | None = None) -> int:
                 )
             )
             log(f"  built in {time.monotonic() - t0:.0f} s")
-    log(f"{len(wheels)} wheels in {time.monotonic() - started:.0f} s, in {outdir}")
+        cross = aarch64_wheels(sdist, aarch64_versions, outdir)
+    log(f"{len(wheels) + len(cross)} wheels in {time.monotonic() - started:.0f} s, in {outdir}")
     if args.no_check:
         return 0
     failed = 0
     for wheel, python in wheels:
         result = subprocess.run([sys.executable, HERE / "check_wheel.py", "--python", python, wheel])
         failed += result.returncode != 0
+    for wheel in cross:
+        # Not installable here: make test-aarch64 installs and runs them under QEMU.
+        result = subprocess.run([sys.executable, HERE / "check_wheel.py", "--no-install", wheel])
+        failed += result.returncode != 0
+        platform = aarch64.auditwheel_platform(wheel)
+        log(f"  auditwheel show: {platform}")
+        if platform not in wheel.name:
+            log(f"  FAIL auditwheel finds {wheel.name} consistent with {platform}, not its tag")
+            failed += 1
     if failed:
-        log(f"{failed} of {len(wheels)} wheels failed their checks")
+        log(f"{failed} of {len(wheels) + len(cross)} wheels failed their checks")
     return 1 if failed else 0
 
 

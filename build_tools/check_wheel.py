@@ -72,6 +72,9 @@ EXTENSION_SUFFIXES = (".so", ".pyd")
 REQUIRED = (
     "azaion/__init__.py",
     "azaion/py.typed",
+    # The typed API of the compiled modules (tests/packaging/test_stubs.py keeps them true).
+    *(f"azaion/{m}.pyi" for m in (*PROTECTED, *PUBLIC)),
+    "azaion/onnx.py",
     "azaion/__pyinstaller/__init__.py",
     "azaion/__pyinstaller/hook-azaion.py",
 )
@@ -351,7 +354,8 @@ def check_contents(path: Path, sources: Path | None, failures: Failures, verbose
             )
             failures.check(not name.endswith(SOURCE_SUFFIXES), f"source file in wheel: {name}")
         for module in PROTECTED:
-            leaked = [n for n in names if re.fullmatch(rf"azaion/{module}\.py[cio]?", n)]
+            # .pyi stubs ship on purpose: signatures and docstrings of the Python surface only.
+            leaked = [n for n in names if re.fullmatch(rf"azaion/{module}\.py[co]?", n)]
             failures.check(not leaked, f"Python source of a protected module: {leaked}")
         for required in REQUIRED:
             failures.check(required in names, f"missing {required}")

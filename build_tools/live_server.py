@@ -156,6 +156,15 @@ class LiveServer:
     def reset_hardware(self, user_id: int) -> None:
         self.admin("DELETE", f"/users/{user_id}/hardware")
 
+    def devices(self, user_id: int) -> list[dict[str, Any]]:
+        """The devices of one user."""
+        return list(self.admin("GET", "/devices/all", params={"user_id": user_id}).json()["results"])
+
+    def revoke_devices(self, user_id: int) -> None:
+        """Revoke every device of one user (a lost device)."""
+        for device in self.devices(user_id):
+            self.admin("POST", f"/devices/{device['id']}/revoke")
+
     def set_role(self, user_id: int, role: str) -> None:
         self.admin("PUT", f"/users/{user_id}/role", json={"role": role})
 

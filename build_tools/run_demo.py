@@ -1,9 +1,12 @@
 """`make run`: the main job on embedded defaults, start to finish.
 
 Starts the Resource API (`azaion-server --dev`: SQLite and an S3 emulator on loopback), creates
-an uploader and an operator, publishes a generated model through the compiled client, loads it
-back as the operator (cold, from the CDN, then warm, from the cache), checks its SHA-256 and
-prints the throughput of each step. Stops everything it started, on success, failure or Ctrl-C.
+an uploader and an operator, publishes a real ONNX model (a small network built at run time by
+build_tools/demo_model.py, about N MiB of weights) through the compiled client, loads it back as
+the operator (cold, from the CDN, then warm, from the cache), checks its SHA-256, runs it with
+ONNX Runtime through azaion.onnx.load_session and checks the outputs against the original
+file's, and prints the throughput of each step. Stops everything it started, on success,
+failure or Ctrl-C.
 
     python build_tools/run_demo.py [--size-mb N]      (or AZAION_DEMO_SIZE_MB)
 """
@@ -21,6 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from build_tools import demo_model  # noqa: E402
 from build_tools.live_server import LiveServer, ServerFailed  # noqa: E402
 
 FOLDER = "models"
@@ -39,20 +43,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--size-mb",
         type=int,
-        default=int(os.environ.get("AZAION_DEMO_SIZE_MB", "64")),
-        help="size of the generated model in MiB (default 64)",
+        default=int(os.environ.get("AZAION_DEMO_SIZE_MB", "32")),
+        help="weights of the generated ONNX model in MiB (default 32)",
     )
     args = parser.parse_args(argv)
-    if args.size_mb < 0:
-        parser.error("--size-mb must be >= 0")
+    if args.size_mb < 1:
+        parser.error("--size-mb must be >= 1")
 
     import azaion
 
     work = Path(tempfile.mkdtemp(prefix="azaion-run-"))
-    size = args.size_mb * 2**20
     print(
-        f"azaion {azaion.__version__}: publish and load a {args.size_mb} MiB model "
-        "through the compiled client"
+        f"azaion {azaion.__version__}: publish, load and run an ONNX model with {args.size_mb} MiB of "
+        "weights through the compiled client"
     )
     print(f"  client extension: {Path(azaion.api_client.__file__).name}")
     server = None
@@ -71,9 +74,15 @@ def main(argv: list[str] | None = None) -> int:
         )
 
         started = time.perf_counter()
-        model = os.urandom(size)
+        model = demo_model.make_model(args.size_mb)
+        size = len(model)
         digest = hashlib.sha256(model).hexdigest()
-        step("generate the model", size, started)
+        step("build the ONNX model (onnx.helper)", size, started)
+        import onnxruntime
+
+        from azaion.onnx import load_session
+
+        expected = demo_model.run(onnxruntime.InferenceSession(model))
 
         os.environ["AZAION_CACHE_DIR"] = str(work / "uploader-cache")
         with azaion.ApiClient(server.url) as uploader:
@@ -100,13 +109,26 @@ def main(argv: list[str] | None = None) -> int:
             step("warm load (big part from the cache)", len(warm), started)
             warm_ok = hashlib.sha256(warm).hexdigest() == digest
             del warm
+            started = time.perf_counter()
+            session = load_session(operator, NAME, FOLDER)
+            outputs = demo_model.run(session)
+            print(f"  load_session and inference (ONNX Runtime)   {time.perf_counter() - started:7.3f} s")
+            inference_ok = outputs == expected
 
         print(f"  sha256 {digest}")
-        if cold_ok and warm_ok:
-            print("  digest check: OK — the loaded bytes equal the original, cold and warm")
-            return 0
-        print("  digest check: FAILED — the loaded bytes differ from the original", file=sys.stderr)
-        return 1
+        if not (cold_ok and warm_ok):
+            print("  digest check: FAILED — the loaded bytes differ from the original", file=sys.stderr)
+            return 1
+        print("  digest check: OK — the loaded bytes equal the original, cold and warm")
+        top = max(range(len(outputs)), key=outputs.__getitem__)
+        if not inference_ok:
+            print("  inference check: FAILED — the outputs differ from the original's", file=sys.stderr)
+            return 1
+        print(
+            f"  inference check: OK — {len(outputs)} outputs equal the original file's "
+            f"(class {top}, p={outputs[top]:.4f})"
+        )
+        return 0
     except ServerFailed as e:
         print(f"make run: the server did not start: {e}", file=sys.stderr)
         return 1

@@ -25,6 +25,7 @@ class ReleaseBuild:
     returncode: int
     output: str
     wheel: Path | None
+    aarch64_wheel: Path | None  # cp311, cross-built from the same sdist with the same key
     sdist: Path | None
     site: Path | None  # the wheel installed (--no-deps --target), for subprocesses
 
@@ -55,6 +56,8 @@ def build(outdir: Path) -> ReleaseBuild:
             "--outdir",
             wheelhouse,
             "--no-isolation",
+            "--aarch64",
+            "3.11",
         ],
         cwd=ROOT,
         env=env,
@@ -62,7 +65,8 @@ def build(outdir: Path) -> ReleaseBuild:
         text=True,
         timeout=1500,
     )
-    wheels = sorted(wheelhouse.glob("*.whl"))
+    wheels = sorted(w for w in wheelhouse.glob("*.whl") if "aarch64" not in w.name)
+    cross = sorted(wheelhouse.glob("*aarch64*.whl"))
     sdists = sorted(wheelhouse.glob("azaion-*.tar.gz"))
     site = None
     if wheels:
@@ -80,6 +84,7 @@ def build(outdir: Path) -> ReleaseBuild:
         returncode=result.returncode,
         output=result.stdout + result.stderr,
         wheel=wheels[0] if wheels else None,
+        aarch64_wheel=cross[0] if cross else None,
         sdist=sdists[0] if sdists else None,
         site=site,
     )

@@ -27,6 +27,11 @@ def isolated_env(tmp_path, monkeypatch):
     monkeypatch.setenv("AZAION_MAX_RETRIES", "2")
     monkeypatch.setenv("AZAION_READ_TIMEOUT", "5")
     monkeypatch.setenv("AZAION_CONNECT_TIMEOUT", "2")
+    monkeypatch.setenv("AZAION_DATA_DIR", str(tmp_path / "data"))
+    # The scripted API (fake_api.py) speaks the seed's v1 envelope: these tests are about the
+    # client's transport, cache and errors over it. The device path runs against the real server
+    # (tests/e2e, tests/client/test_device.py).
+    monkeypatch.setenv("AZAION_LEGACY_ENVELOPE", "true")
     return tmp_path
 
 

@@ -6,11 +6,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import azaion.api_client
-import azaion.security
 import pytest
 
 import azaion
+import azaion.api_client
+import azaion.security
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -87,7 +87,7 @@ CLASS_SURFACE = {
 }
 MODULE_SURFACE = {
     "api_client": {"ApiClient"},
-    "cache": {"BigPartCache", "CacheEntry", "CacheFile", "Directory"},
+    "cache": {"BigPartCache", "CacheEntry", "CacheFile", "Directory", "SegmentReceiver"},
     "cdn_manager": {"CDNCredentials", "CDNManager", "Download"},
     "security": {"EnvelopeKeys", "ResourceDecryptor", "ResourceEncryptor"},
     "credentials": {"Credentials", "MachineCredentials"},

@@ -7,6 +7,7 @@ falls back to a SQLite file, so a developer can run it alone.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import os
 import secrets
@@ -118,6 +119,7 @@ def client_env(tmp_path, monkeypatch) -> Path:
         if name.startswith("AZAION_") and name != "AZAION_TEST_DATABASE_URL":
             monkeypatch.delenv(name)
     monkeypatch.setenv("AZAION_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("AZAION_DATA_DIR", str(tmp_path / "data"))  # the device key store
     monkeypatch.setenv("AZAION_HARDWARE_FINGERPRINT", f"e2e-device-{uuid.uuid4().hex}")
     monkeypatch.setenv("AZAION_BACKOFF", "0.05")
     monkeypatch.setenv("AZAION_CONFIG", str(tmp_path / "config.ini"))
@@ -126,7 +128,8 @@ def client_env(tmp_path, monkeypatch) -> Path:
 
 @pytest.fixture
 def connect(live, tmp_path, monkeypatch) -> Iterator[Callable[..., azaion.ApiClient]]:
-    """Log an account in through the compiled client; `device` and `cache` pick the machine."""
+    """Log an account in through the compiled client; `device` (a fingerprint and a key store of
+    its own) and `cache` pick the machine."""
     opened: list[azaion.ApiClient] = []
 
     def open_client(
@@ -134,7 +137,8 @@ def connect(live, tmp_path, monkeypatch) -> Iterator[Callable[..., azaion.ApiCli
     ) -> azaion.ApiClient:
         if device is not None:
             monkeypatch.setenv("AZAION_HARDWARE_FINGERPRINT", device)
-        client = azaion.ApiClient(live.url, cache_dir=str(tmp_path / (cache or "cache")))
+        data = tmp_path / (f"data-{hashlib.sha256(device.encode()).hexdigest()[:12]}" if device else "data")
+        client = azaion.ApiClient(live.url, cache_dir=str(tmp_path / (cache or "cache")), data_dir=str(data))
         opened.append(client)
         client.set_credentials_from_dict(account.email, account.password)
         return client

@@ -76,19 +76,23 @@ def test_wrong_password(make_account, live):
     assert (unknown.value.code, unknown.value.status) == (info.value.code, info.value.status)
 
 
-def test_second_hardware_refused_until_the_admin_resets_the_binding(make_account, connect, live):
+def test_second_device_refused_until_the_admin_revokes_the_first(make_account, connect, live):
     uploader, operator = make_account("ResourceUploader"), make_account("Operator")
     connect(uploader, cache="uploader").upload_big_small_resource(b"weights", "bound.bin", FOLDER)
     connect(operator, device="first-device").load_big_small_resource("bound.bin", FOLDER)
-    with pytest.raises(azaion.HardwareMismatch):
+    [first] = live.devices(operator.id)
+    assert first["state"] == "active" and first["hardware"] is not None
+    with pytest.raises(azaion.DeviceError) as refused:
         connect(operator, device="second-device", cache="second")
-    live.reset_hardware(operator.id)
+    assert refused.value.code == "DEVICE_LIMIT"
+    live.revoke_devices(operator.id)
     assert (
         connect(operator, device="second-device", cache="second").load_big_small_resource("bound.bin", FOLDER)
         == b"weights"
     )
-    with pytest.raises(azaion.HardwareMismatch):
+    with pytest.raises(azaion.DeviceError) as revoked:
         connect(operator, device="first-device", cache="first-again")
+    assert revoked.value.code == "DEVICE_REVOKED"
 
 
 def test_expired_licence(make_account, connect):

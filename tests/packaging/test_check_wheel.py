@@ -11,10 +11,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import azaion._protected
-import azaion.user
 import pytest
 
+import azaion._protected
+import azaion.user
 from build_tools import check_wheel
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -111,8 +111,94 @@ def resource_vectors() -> list[dict]:
     return vectors
 
 
+# RFC 9180, appendix A.3.1: DHKEM(P-256, HKDF-SHA256), HKDF-SHA256, AES-128-GCM, base mode,
+# sequence number 0 (the values as printed in the RFC).
+RFC9180_A31 = {
+    "source": "RFC 9180 A.3.1 (DHKEM(P-256, HKDF-SHA256), HKDF-SHA256, AES-128-GCM), sequence 0",
+    "key_length": 16,
+    "info": "4f6465206f6e2061204772656369616e2055726e",
+    "skRm": "f3ce7fdae57e1a310d87f1ebbde6f328be0a99cdbcadf4d6589cf29de4b8ffd2",
+    "skEm": "4995788ef4b9d6132b249ce59a77281493eb39af373d236a1fe415cb0c2d7beb",
+    "pkRm": (
+        "04fe8c19ce0905191ebc298a9245792531f26f0cece2460639e8bc39cb7f70"
+        "6a826a779b4cf969b8a0e539c7f62fb3d30ad6aa8f80e30f1d128aafd68a2ce72ea0"
+    ),
+    "enc": (
+        "04a92719c6195d5085104f469a8b9814d5838ff72b60501e2c4466e5e67b325"
+        "ac98536d7b61a1af4b78e5b7f951c0900be863c403ce65c9bfcb9382657222d18c4"
+    ),
+    "shared_secret": "c0d26aeab536609a572b07695d933b589dcf363ff9d93c93adea537aeabb8cb8",
+    "key": "868c066ef58aae6dc589b6cfdd18f97e",
+    "base_nonce": "4e0bc5018beba4bf004cca59",
+    "pt": "4265617574792069732074727574682c20747275746820626561757479",
+    "aad": "436f756e742d30",
+    "ct": "5ad590bb8baa577f8619db35a36311226a896e7342a6d836d8b7bcd2f20b6c7f9076ac232e3ab2523f39513434",
+}
+
+
+def scalar(label: str) -> str:
+    """A fixed P-256 private scalar (below the group order) for a vector."""
+    order = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+    return f"{int.from_bytes(det(label, 32), 'big') % (order - 1) + 1:064x}"
+
+
+def device_vectors() -> dict:
+    """A small part sealed to a fixed device key (docs/formats.md, section 3) and a DPoP proof."""
+    from tests.reference import device, hpke
+
+    sk_r, sk_e = scalar("device/sealing"), scalar("device/ephemeral")
+    small = det("device/small", 121)
+    version = small[10:26].hex()
+    folder, name, device_id = "models", "detector.onnx", 7
+    info = device.sealed_info(folder, name, version, device_id)
+    sealed = hpke.seal(hpke.private_key(sk_r).public_key(), hpke.private_key(sk_e), small, info)
+    answer = bytes([2, len(version)]) + version.encode() + sealed
+    signing = hpke.private_key(scalar("device/signing"))
+    jwk = device.jwk_of(signing.public_key())
+    token = "eyJhbGciOiJIUzI1NiJ9.eyJ0ZXN0IjoidmVjdG9yIn0.c2lnbmF0dXJl"
+    claims = {
+        "htm": "POST",
+        "htu": "https://api.example.com/resources/get/models",
+        "iat": 1767225600,
+        "jti": "4f3c2a1b0e9d8c7b6a5f4e3d2c1b0a99",
+    }
+    proof = device.proof_with(signing, claims, token)
+    return {
+        "rfc9180": RFC9180_A31,
+        "sealed_small_part": {
+            "suite": "DHKEM(P-256, HKDF-SHA256), HKDF-SHA256, AES-256-GCM, base mode",
+            "skR": sk_r,
+            "skE": sk_e,
+            "folder": folder,
+            "name": name,
+            "version": version,
+            "device_id": device_id,
+            "info": info.hex(),
+            "plaintext": small.hex(),
+            "answer": answer.hex(),
+        },
+        "dpop_proof": {
+            "signing_key": scalar("device/signing"),
+            "jwk": jwk,
+            "jkt": device.thumbprint(jwk),
+            "access_token": token,
+            "ath": claims_ath(token),
+            "claims": claims,
+            "proof": proof,
+        },
+    }
+
+
+def claims_ath(token: str) -> str:
+    """`ath` of a token."""
+    from tests.reference.device import b64url
+
+    return b64url(hashlib.sha256(token.encode()).digest())
+
+
 def render() -> dict[str, str]:
     return {
+        "device.json": json.dumps(device_vectors(), indent=1) + "\n",
         "envelope.json": json.dumps({"vectors": envelope_vectors()}, indent=1) + "\n",
         "resource.json": json.dumps(
             {

@@ -103,6 +103,9 @@ FAST_SETTINGS: dict[str, Any] = {
     "login_max_attempts": 5,
     "login_max_attempts_per_address": 1000,
     "login_window_seconds": 60,
+    # The suite written for the seed's envelope runs with it on; tests/server/devices and
+    # tests/adversarial turn it off (the default) to test the device path.
+    "legacy_envelope": True,
 }
 
 

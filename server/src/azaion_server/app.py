@@ -23,6 +23,7 @@ from azaion_server.clients.routes import auth_router as handshake_router
 from azaion_server.clients.routes import router as clients_router
 from azaion_server.context import AppContext
 from azaion_server.db import migrate
+from azaion_server.devices.routes import router as devices_router
 from azaion_server.docs.routes import install as install_docs
 from azaion_server.errors import ApiError, Internal, TooLarge
 from azaion_server.events.routes import router as events_router
@@ -283,6 +284,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         events_router,
         signing_router,
         audit_router,
+        devices_router,
     )
     for router in routers:
         app.include_router(router)

@@ -20,6 +20,7 @@ from azaion_server.caller_state import prefetch
 from azaion_server.clients.keys import KeyVault
 from azaion_server.clients.models import Handshake, find_enabled_client
 from azaion_server.db import make_engine, make_sessionmaker
+from azaion_server.devices.models import check_bound_device
 from azaion_server.events.hub import EventHub
 from azaion_server.events.models import PENDING, EventLog
 from azaion_server.jwt.keys import KeyRing
@@ -115,7 +116,9 @@ class AppContext:
             envelope_keys=EnvelopeKeyCache(settings.auth.password_cache_seconds),
             cdn=CdnDocuments(settings.resources),
             events=hub,
-            callers=CallerDirectory({"user": find_user, "client": find_enabled_client}),
+            callers=CallerDirectory(
+                {"user": find_user, "client": find_enabled_client}, device_check=check_bound_device
+            ),
             changes=EventLog(),
             password_check=PasswordCheck(passwords, throttle),
             metrics=metrics,

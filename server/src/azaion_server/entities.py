@@ -4,8 +4,9 @@ from azaion_server.audit.entities import AuditEvent
 from azaion_server.auth.entities import LoginFailure
 from azaion_server.clients.entities import AuthChallenge, Client
 from azaion_server.db import Base
+from azaion_server.devices.entities import Device
 from azaion_server.events.entities import Event, EventStream
-from azaion_server.jwt.entities import RevokedToken, SigningKey
+from azaion_server.jwt.entities import RevokedToken, SigningKey, UsedProof
 from azaion_server.licenses.entities import ClientLicense, License
 from azaion_server.resources.entities import Resource, ResourceBlob
 from azaion_server.users.entities import User
@@ -17,6 +18,7 @@ __all__ = [
     "AuthChallenge",
     "Client",
     "ClientLicense",
+    "Device",
     "Event",
     "EventStream",
     "License",
@@ -25,6 +27,7 @@ __all__ = [
     "ResourceBlob",
     "RevokedToken",
     "SigningKey",
+    "UsedProof",
     "User",
     "metadata",
 ]

@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from azaion_server.auth.settings import AuthSettings
 from azaion_server.clients.settings import ClientSettings
+from azaion_server.devices.settings import DeviceSettings
 from azaion_server.events.settings import EventSettings
 from azaion_server.jwt.settings import JwtSettings
 from azaion_server.licenses.settings import LicenseSettings
@@ -58,6 +59,7 @@ class Settings:
     licenses: LicenseSettings
     clients: ClientSettings
     events: EventSettings
+    devices: DeviceSettings
 
     @classmethod
     def load(cls, **overrides: Any) -> Settings:
@@ -98,4 +100,5 @@ _PARTS: dict[str, type[BaseSettings]] = {
     "licenses": LicenseSettings,
     "clients": ClientSettings,
     "events": EventSettings,
+    "devices": DeviceSettings,
 }

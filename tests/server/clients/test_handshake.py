@@ -70,6 +70,7 @@ def test_the_seed_flow_step_by_step(api) -> None:
         "expires_at": None,
         "folders": None,
         "offline_hours": None,
+        "max_devices": None,
     }
 
 

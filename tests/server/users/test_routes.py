@@ -27,7 +27,13 @@ def test_create_and_list(api) -> None:
         "email": "new.user@example.com",
         "role": "Validator",
         "hardware_bound": False,
-        "license": {"plan": None, "expires_at": None, "folders": None, "offline_hours": None},
+        "license": {
+            "plan": None,
+            "expires_at": None,
+            "folders": None,
+            "offline_hours": None,
+            "max_devices": None,
+        },
     }
 
 
@@ -128,6 +134,7 @@ def test_set_license_route(api) -> None:
         "expires_at": "2031-05-06T07:08:09Z",
         "folders": ["a", "b"],
         "offline_hours": 0,  # the default: never offline
+        "max_devices": 1,
     }
     # Replacing it, with offline use.
     response = api.client.put(
@@ -147,6 +154,7 @@ def test_set_license_route(api) -> None:
         "expires_at": "2031-12-31T22:00:00Z",
         "folders": ["c"],
         "offline_hours": 72,
+        "max_devices": 1,
     }
     validate = api.client.post("/license/validate", json={"hardware": HW1}, headers=person.headers)
     assert validate.json()["offline_hours"] == 72

@@ -24,6 +24,7 @@ from azaion_server.auth.entities import LoginFailure
 from azaion_server.auth.exceptions import HardwareMismatch, InvalidCredentials, TooManyAttempts
 from azaion_server.auth.settings import AuthSettings
 from azaion_server.db import utcnow
+from azaion_server.jwt.dpop import ProofRequest
 from azaion_server.jwt.exceptions import InvalidToken
 from azaion_server.jwt.models import TokenService, check_token
 from azaion_server.jwt.schemas import TokenClaims
@@ -230,6 +231,8 @@ class PasswordCheck:
 
 
 CallerLookup = Callable[[Session, int], Caller | None]
+# Refuses a token whose device was revoked (`devices.models.check_bound_device`, wired by the context).
+DeviceCheck = Callable[[Session, Caller, str], None]
 
 
 class CallerDirectory:
@@ -239,8 +242,9 @@ class CallerDirectory:
     package needs neither of them.
     """
 
-    def __init__(self, lookups: Mapping[str, CallerLookup]) -> None:
+    def __init__(self, lookups: Mapping[str, CallerLookup], device_check: DeviceCheck | None = None) -> None:
         self._lookups = dict(lookups)
+        self._device_check = device_check
 
     def __repr__(self) -> str:
         return f"CallerDirectory(kinds={sorted(self._lookups)})"
@@ -256,16 +260,22 @@ class CallerDirectory:
         caller = lookup(session, claims.subject_id) if lookup is not None else None
         if caller is None or caller.identity != claims.unique_name:
             raise InvalidToken()
+        if claims.jkt is not None and self._device_check is not None:
+            self._device_check(session, caller, claims.jkt)
         return caller
 
 
 def authenticate(
-    session: Session, tokens: TokenService, callers: CallerDirectory, token: str | None
+    session: Session,
+    tokens: TokenService,
+    callers: CallerDirectory,
+    token: str | None,
+    request: ProofRequest | None,
 ) -> tuple[TokenClaims, Caller]:
     """The verified claims of `token` and the caller they name: what `CurrentCaller` does for a
     route (`jwt.models.check_token`, then `CallerDirectory.load`), for the event stream, which
     checks its token when it opens and again at every heartbeat."""
-    claims = check_token(session, tokens, token)
+    claims = check_token(session, tokens, token, request)
     return claims, callers.load(session, claims)
 
 

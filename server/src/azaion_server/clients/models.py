@@ -203,6 +203,7 @@ class Handshake:
         duration: int,
         encrypted_text: str,
         address: str | None,
+        jkt: str | None = None,
     ) -> tuple[str, int]:
         """A session token and its lifetime in seconds, or HandshakeFailed."""
         self._throttle.check(session, Attempt("client", name, address))
@@ -236,7 +237,11 @@ class Handshake:
         session.commit()
         granted = min(duration, self._max_session)
         token = self._tokens.sign(
-            nameid=client.nameid, name=client.name, role=client.role, ttl=dt.timedelta(seconds=granted)
+            nameid=client.nameid,
+            name=client.name,
+            role=client.role,
+            ttl=dt.timedelta(seconds=granted),
+            jkt=jkt,
         )
         log.info("machine client %s authenticated for %d s", client.id, granted)
         return token, granted

@@ -25,6 +25,7 @@ from azaion_server.clients.schemas import (
     VerifyResponse,
 )
 from azaion_server.deps import Changes, ClientAddress, SessionDep
+from azaion_server.jwt.deps import LoginKey
 from azaion_server.licenses import models as licenses
 from azaion_server.licenses.schemas import LicenseInfo, LicenseUpdate
 from azaion_server.vocabulary import Role
@@ -95,9 +96,10 @@ def auth(
 
 @auth_router.post("/auth_verify", response_model=VerifyResponse, responses=_HANDSHAKE_ERRORS)
 def auth_verify(
-    body: VerifyRequest, address: ClientAddress, handshake: Handshakes, session: SessionDep
+    body: VerifyRequest, address: ClientAddress, handshake: Handshakes, session: SessionDep, jkt: LoginKey
 ) -> VerifyResponse:
-    """Finish the handshake: the encrypted challenge for a session token."""
+    """Finish the handshake: the encrypted challenge for a session token (bound to the key of a
+    `DPoP` proof, when one comes with it)."""
     token, duration = handshake.verify(
         session,
         name=body.client_name,
@@ -105,5 +107,6 @@ def auth_verify(
         duration=body.duration,
         encrypted_text=body.encrypted_text,
         address=address,
+        jkt=jkt,
     )
     return VerifyResponse(session=Session(token=token, duration=duration))

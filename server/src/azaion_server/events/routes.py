@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 import anyio
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Depends, Header, Query, Request
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sse_starlette import EventSourceResponse, ServerSentEvent
@@ -26,7 +26,8 @@ from azaion_server.events import models
 from azaion_server.events.entities import Event
 from azaion_server.events.hub import EventHub
 from azaion_server.events.settings import EventSettings
-from azaion_server.jwt.deps import BearerCredentials, Tokens
+from azaion_server.jwt.deps import AccessToken, Tokens, proof_request
+from azaion_server.jwt.dpop import ProofRequest
 from azaion_server.jwt.exceptions import InvalidToken
 from azaion_server.jwt.models import TokenService
 from azaion_server.jwt.schemas import TokenClaims
@@ -103,11 +104,14 @@ def _parse_last_id(value: str | None) -> int | None:
     return int(value)
 
 
-def subscribe(context: Streaming, token: str | None, last_id: int | None) -> Subscription:
-    """Check the token, take a stream lease, and fix where the stream starts (in a thread)."""
+def subscribe(
+    context: Streaming, token: str | None, proof: ProofRequest, last_id: int | None
+) -> Subscription:
+    """Check the token (and its DPoP proof), take a stream lease, and fix where the stream starts
+    (in a thread)."""
     settings = context.settings
     with context.sessions() as session:
-        claims, caller = authenticate(session, context.tokens, context.callers, token)
+        claims, caller = authenticate(session, context.tokens, context.callers, token, proof)
         assert token is not None  # authenticate refuses a missing token
         viewer = _viewer(context, session, caller)
         if context.hub.prune_due():
@@ -126,7 +130,8 @@ def _refresh(context: Streaming, subscription: Subscription) -> models.Viewer | 
     """At a heartbeat: the caller's current view, or None when its token no longer holds."""
     with context.sessions() as session:
         try:
-            _claims, caller = authenticate(session, context.tokens, context.callers, subscription.token)
+            # The proof was checked when the stream opened; its key is still what the token names.
+            _claims, caller = authenticate(session, context.tokens, context.callers, subscription.token, None)
         except InvalidToken:
             return None
         viewer = _viewer(context, session, caller)  # before the commit, while the licence is read ahead
@@ -225,8 +230,9 @@ async def stream(context: Streaming, subscription: Subscription) -> AsyncIterato
     },
 )
 async def events(
+    request: Request,
     context: Annotated[Streaming, Depends(get_streaming)],
-    credentials: BearerCredentials,
+    token: AccessToken,
     last_event_id: Annotated[str | None, Query(description="resume after this event id")] = None,
     last_event_id_header: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
 ) -> EventSourceResponse:
@@ -235,8 +241,7 @@ async def events(
     `: ping` comments every AZAION_SSE_PING_SECONDS; the stream ends when the token does.
     """
     start = _parse_last_id(last_event_id_header if last_event_id_header is not None else last_event_id)
-    token = credentials.credentials if credentials is not None else None
-    subscription = await run_in_threadpool(subscribe, context, token, start)
+    subscription = await run_in_threadpool(subscribe, context, token, proof_request(request), start)
     return EventSourceResponse(
         stream(context, subscription),
         ping=0,  # the stream sends its own heartbeats, with its checks

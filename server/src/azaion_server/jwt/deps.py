@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from azaion_server.deps import SessionDep, provide
+from azaion_server.jwt.dpop import ProofRequest, check_proof
 from azaion_server.jwt.models import TokenService, check_token
 from azaion_server.jwt.schemas import TokenClaims
 
@@ -16,12 +17,41 @@ _bearer = HTTPBearer(auto_error=False, description="The token of `POST /login`")
 
 
 BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+def get_token(request: Request, credentials: BearerCredentials) -> str | None:
+    """The access token of `Authorization: DPoP <token>` (RFC 9449) or `Authorization: Bearer <token>`."""
+    if credentials is not None:
+        return credentials.credentials
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    return value.strip() or None if scheme.lower() == "dpop" else None
+
+
+AccessToken = Annotated[str | None, Depends(get_token)]
 Tokens = Annotated[TokenService, Depends(provide(TokenService))]
 
 
-def get_claims(tokens: Tokens, session: SessionDep, credentials: BearerCredentials) -> TokenClaims:
-    """Check the bearer token (signature, expiry, audience, issuer, claims, revocation)."""
-    return check_token(session, tokens, credentials.credentials if credentials is not None else None)
+def proof_request(request: Request) -> ProofRequest:
+    """The method, URL (without query or fragment, RFC 9449 section 4.3) and `DPoP` header of a request."""
+    url = str(request.url.replace(query="", fragment=""))
+    return ProofRequest(method=request.method, url=url, proof=request.headers.get("DPoP"))
+
+
+def get_claims(request: Request, tokens: Tokens, session: SessionDep, token: AccessToken) -> TokenClaims:
+    """Check the access token (signature, expiry, audience, issuer, claims, revocation, DPoP)."""
+    return check_token(session, tokens, token, proof_request(request))
 
 
 ClaimsDep = Annotated[TokenClaims, Depends(get_claims)]
+
+
+def get_login_key(request: Request, tokens: Tokens, session: SessionDep) -> str | None:
+    """At login: the thumbprint of the key whose DPoP proof (no `ath`) came with the request, to
+    bind the new token to; None without a `DPoP` header; InvalidProof for a bad one."""
+    proof = proof_request(request)
+    if proof.proof is None:
+        return None
+    return check_proof(session, proof, token=None, skew_seconds=tokens.dpop_skew_seconds)
+
+
+LoginKey = Annotated[str | None, Depends(get_login_key)]

@@ -33,3 +33,13 @@ class SigningKey(Base):
 
     def __repr__(self) -> str:
         return f"SigningKey(kid={self.kid!r}, retired_at={self.retired_at!r})"
+
+
+class UsedProof(Base):
+    """A DPoP proof already accepted (a digest of its key's thumbprint and `jti`), kept while
+    the proof could still pass the clock-skew check, so that it is accepted once."""
+
+    __tablename__ = "used_proofs"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)

@@ -12,8 +12,9 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from azaion_server.db import utcnow
+from azaion_server.jwt.dpop import ProofRequest, check_proof
 from azaion_server.jwt.entities import RevokedToken
-from azaion_server.jwt.exceptions import InvalidToken
+from azaion_server.jwt.exceptions import InvalidProof, InvalidToken
 from azaion_server.jwt.keys import ALGORITHM, ROTATION_GRACE, KeyRing
 from azaion_server.jwt.schemas import TokenClaims
 from azaion_server.jwt.settings import JwtSettings
@@ -45,6 +46,7 @@ class TokenService:
         self._issuer = settings.jwt_issuer
         self._audience = settings.jwt_audience
         self.ttl = dt.timedelta(seconds=settings.jwt_ttl_seconds)
+        self.dpop_skew_seconds = settings.dpop_skew_seconds
         self._max_lifetime = {
             "user": settings.jwt_ttl_seconds,
             "client": settings.jwt_ttl_seconds if client_ttl_seconds is None else client_ttl_seconds,
@@ -58,14 +60,33 @@ class TokenService:
     def __repr__(self) -> str:
         return f"TokenService(issuer={self._issuer!r}, audience={self._audience!r})"
 
-    def issue(self, *, user_id: int, email: str, role: str, now: dt.datetime | None = None) -> str:
-        """A signed token for one user, valid for AZAION_JWT_TTL_SECONDS."""
-        return self.sign(nameid=str(user_id), name=email, role=role, ttl=self.ttl, now=now)
+    def issue(
+        self,
+        *,
+        user_id: int,
+        email: str,
+        role: str,
+        now: dt.datetime | None = None,
+        jkt: str | None = None,
+    ) -> str:
+        """A signed token for one user, valid for AZAION_JWT_TTL_SECONDS (bound to `jkt`, if given)."""
+        return self.sign(nameid=str(user_id), name=email, role=role, ttl=self.ttl, now=now, jkt=jkt)
 
     def sign(
-        self, *, nameid: str, name: str, role: str, ttl: dt.timedelta, now: dt.datetime | None = None
+        self,
+        *,
+        nameid: str,
+        name: str,
+        role: str,
+        ttl: dt.timedelta,
+        now: dt.datetime | None = None,
+        jkt: str | None = None,
     ) -> str:
-        """A signed token for any caller (`nameid` `12` or `client:3`), valid for `ttl`."""
+        """A signed token for any caller (`nameid` `12` or `client:3`), valid for `ttl`.
+
+        With `jkt` (the RFC 7638 thumbprint of a device's signing key) the token is bound to
+        that key (`cnf.jkt`, RFC 9449): every request with it needs a proof signed by the key.
+        """
         now = now or utcnow()
         claims = {
             "nameid": nameid,
@@ -77,6 +98,8 @@ class TokenService:
             "aud": self._audience,
             "jti": uuid.uuid4().hex,
         }
+        if jkt is not None:
+            claims["cnf"] = {"jkt": jkt}
         kid, private = self.keys.signer()
         return pyjwt.encode(claims, private, algorithm=ALGORITHM, headers={"kid": kid})
 
@@ -109,14 +132,23 @@ class TokenService:
         return claims
 
 
-def check_token(session: Session, tokens: TokenService, token: str | None) -> TokenClaims:
-    """The token check of every route and of the event stream: present, valid, not revoked.
+def check_token(
+    session: Session, tokens: TokenService, token: str | None, request: ProofRequest | None
+) -> TokenClaims:
+    """The token check of every route and of the event stream: present, valid, not revoked, and
+    for a token bound to a device key (`cnf.jkt`), a fresh DPoP proof of `request` signed by it.
 
-    InvalidToken otherwise, without saying what was wrong.
+    InvalidToken, or InvalidProof for the proof, otherwise, without saying what was wrong.
+    `request` is None only where the proof was checked already (an open event stream's
+    heartbeats re-check its token).
     """
     if token is None:
         raise InvalidToken()
     claims = tokens.decode(token)
+    if claims.jkt is not None and request is not None:
+        jkt = check_proof(session, request, token=token, skew_seconds=tokens.dpop_skew_seconds)
+        if jkt != claims.jkt:
+            raise InvalidProof()
     read_ahead(session, claims)  # one query for what this check and the caller's checks read
     if is_revoked(session, claims.jti):
         raise InvalidToken()

@@ -30,6 +30,13 @@ class TokenClaims(BaseModel):
     iss: str
     aud: str
     jti: str
+    # RFC 9449: the thumbprint of the device key the token is bound to.
+    cnf: dict[str, str] | None = None
+
+    @property
+    def jkt(self) -> str | None:
+        """The bound key's thumbprint (`cnf.jkt`), None for a token bound to no device."""
+        return self.cnf.get("jkt") if self.cnf else None
 
     @property
     def kind(self) -> str:

@@ -24,6 +24,8 @@ class JwtSettings(BaseSettings):
     jwt_issuer: str = "azaion"
     jwt_audience: str = "azaion"
     jwt_ttl_seconds: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
+    # How far a DPoP proof's `iat` may be from the server's clock, either way (docs/protocol.md).
+    dpop_skew_seconds: int = Field(default=60, ge=1, le=3600)
 
     @model_validator(mode="after")
     def _require_strong_secret(self) -> JwtSettings:

@@ -19,6 +19,7 @@ class LicenseTerms:
     folders: Mapped[list[str]] = mapped_column(JSON, default=list)
     # Hours a device may load offline under a lease; 0: never offline.
     offline_hours: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    max_devices: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 

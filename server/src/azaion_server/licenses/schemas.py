@@ -20,6 +20,8 @@ class LicenseUpdate(BaseModel):
     expires_at: dt.datetime
     folders: list[str] = Field(default_factory=list, max_length=1000)
     offline_hours: int = Field(default=0, ge=0, le=MAX_OFFLINE_HOURS)
+    # Devices the holder may enrol (docs/protocol.md, `POST /devices`).
+    max_devices: int = Field(default=1, ge=0, le=10000)
 
     @field_validator("folders")
     @classmethod
@@ -51,6 +53,7 @@ class LicenseInfo(BaseModel):
     expires_at: dt.datetime | None = None
     folders: list[str] | None = None
     offline_hours: int | None = None
+    max_devices: int | None = None
 
 
 class ValidateRequest(BaseModel):

@@ -7,6 +7,7 @@ it is given (`events.models.EventLog`). Every function takes the services it use
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 from typing import Any
 
@@ -19,6 +20,9 @@ from azaion_server.auth.models import Attempt, PasswordCheck, bind_hardware
 from azaion_server.clients.entities import Client
 from azaion_server.clients.keys import KeyVault, SealedKeyError
 from azaion_server.db import utcnow
+from azaion_server.devices import sealing
+from azaion_server.devices.exceptions import DeviceRequired
+from azaion_server.devices.models import active_device
 from azaion_server.envelope import EnvelopeKeys, derive_keys, seal, user_keys
 from azaion_server.errors import BadRequest, Forbidden, Internal
 from azaion_server.licenses.models import check_license, get_license
@@ -49,6 +53,8 @@ from azaion_server.vocabulary import (
 log = logging.getLogger(__name__)
 
 MAX_LIST_COUNT = 1000
+# Where the salt starts in a resource header (docs/formats.md, section 2).
+_SALT_OFFSET = 10
 # Rows fetched at a time while the `name` filter looks for matches.
 _NAME_BATCH = 500
 _TRUE = frozenset({"true", "1", "yes", "on"})
@@ -243,15 +249,28 @@ def load_resource(
     hardware: str,
     token_expires_at: float,
     address: str | None,
+    jkt: str | None = None,
+    legacy: bool = False,
 ) -> bytes:
-    """The resource's bytes sealed in the caller's envelope (docs/formats.md, section 1).
+    """The resource's bytes sealed to the caller's device (`jkt`, docs/formats.md, section 3), or
+    in the caller's v1 envelope (section 1) when the token names no device and `legacy` is on.
 
-    Order matters: names, then the password, then the machine (binding it on first use), then
-    the licence, and only then whether the resource exists, so that nothing about the catalogue
-    leaks to a caller who fails an earlier check.
+    Order matters: names, then the device (or the password, then the machine, binding it on
+    first use), then the licence, and only then whether the resource exists, so that nothing
+    about the catalogue leaks to a caller who fails an earlier check.
     """
     check_name(folder)
     check_name(file_name)
+    if jkt is not None:
+        device = active_device(session, caller, jkt)
+        plaintext, version = _plaintext(session, caller, storage, cdn, licences, folder, file_name)
+        sealed = sealing.seal(
+            device.sealing_key, plaintext, folder=folder, name=file_name, version=version, device_id=device.id
+        )
+        _audit_issued(session, caller, address, folder, file_name, version, str(device.id))
+        return sealed
+    if not legacy:
+        raise DeviceRequired()
     keys = envelope_keys(
         session,
         caller,
@@ -264,31 +283,66 @@ def load_resource(
         address=address,
     )
     bind_hardware(session, caller, hardware)
-    if folder == RESERVED_FOLDER:
-        if file_name != CDN_FILE:
-            raise ResourceNotFound()
-        plaintext = cdn.document(caller.role)
-        version = None
-    else:
-        _licence_for(licences, session, caller, folder)
-        resource = _find(session, folder, file_name)
-        if resource is None or not can_read(caller, resource):
-            raise ResourceNotFound()
-        plaintext = storage.read(session, resource)
-        version = resource.checksum
+    plaintext, version = _plaintext(session, caller, storage, cdn, licences, folder, file_name)
     sealed = seal(keys, plaintext)
+    _audit_issued(session, caller, address, folder, file_name, version, None)
+    return sealed
+
+
+def _audit_issued(
+    session: Session,
+    caller: Caller,
+    address: str | None,
+    folder: str,
+    name: str,
+    version: str,
+    device: str | None,
+) -> None:
+    """The audit row of a small part issued online (committed here, with nothing else)."""
     audit.record(
         session,
         audit.SMALL_PART,
         caller,
         address=address,
+        device=device,
         folder=folder,
-        name=file_name,
+        name=name,
         version=version,
         mode=audit.ONLINE,
     )
     session.commit()
-    return sealed
+
+
+def version_of(small: bytes) -> str:
+    """The version id of a small part: the lowercase hex of the first 16 bytes of its header's
+    salt (docs/formats.md, section 2), the name of its big part too. Bytes too short to hold a
+    header (not written by the client) get the first 16 bytes of their SHA-256 instead."""
+    if len(small) >= _SALT_OFFSET + 16:
+        return small[_SALT_OFFSET : _SALT_OFFSET + 16].hex()
+    return hashlib.sha256(small).hexdigest()[:32]
+
+
+def _plaintext(
+    session: Session,
+    caller: Caller,
+    storage: Storage,
+    cdn: CdnDocuments,
+    licences: LicenseSettings,
+    folder: str,
+    file_name: str,
+) -> tuple[bytes, str]:
+    """What `POST /resources/get` serves (a small part, or `cdn.yaml`) and its version id."""
+    if folder == RESERVED_FOLDER:
+        if file_name != CDN_FILE:
+            raise ResourceNotFound()
+        document = cdn.document(caller.role)
+        return document, hashlib.sha256(document).hexdigest()[:32]
+    _licence_for(licences, session, caller, folder)
+    resource = _find(session, folder, file_name)
+    if resource is None or not can_read(caller, resource):
+        raise ResourceNotFound()
+    small = storage.read(session, resource)
+    return small, version_of(small)
 
 
 def _parse_draft(value: str | None) -> bool:

@@ -19,6 +19,9 @@ class ResourceSettings(BaseSettings):
     max_upload_bytes: int = Field(default=64 * 1024 * 1024, ge=1)
     # Small parts kept in memory per process (resources/smallparts.py); 0: none.
     small_part_cache_bytes: int = Field(default=64 * 1024 * 1024, ge=0)
+    # Serve the seed's v1 envelope (password + hardware hash) to callers without an enrolled
+    # device. Off by default: then only a device-bound session gets a small part (docs/security.md).
+    legacy_envelope: bool = False
     s3_endpoint: str | None = None
     s3_bucket: str = Field(default="azaion", min_length=3, max_length=63)
     s3_region: str = "us-east-1"

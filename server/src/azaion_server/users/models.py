@@ -44,8 +44,10 @@ def login(
     email: str,
     password: str,
     address: str | None,
+    jkt: str | None = None,
 ) -> str:
-    """Check email and password and return a signed token; InvalidCredentials otherwise."""
+    """Check email and password and return a signed token (bound to the device key `jkt` when
+    given); InvalidCredentials otherwise."""
     email = normalise_email(email)
     found = session.scalar(select(User).where(User.email == email))
     user = check.check(session, Attempt("email", email, address), found, password)
@@ -53,7 +55,7 @@ def login(
         user.password_hash = check.passwords.hash(password)
     audit.record(session, audit.LOGIN, user, address=address)
     session.commit()
-    return tokens.issue(user_id=user.id, email=user.email, role=user.role)
+    return tokens.issue(user_id=user.id, email=user.email, role=user.role, jkt=jkt)
 
 
 def valid_email(email: str) -> str:

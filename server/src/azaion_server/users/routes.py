@@ -8,7 +8,7 @@ from azaion_server.auth.deps import ApiAdmin, PasswordChecks, Passwords
 from azaion_server.auth.routes import OpaqueErrorsRoute
 from azaion_server.auth.schemas import Success
 from azaion_server.deps import Changes, ClientAddress, SessionDep
-from azaion_server.jwt.deps import Tokens
+from azaion_server.jwt.deps import LoginKey, Tokens
 from azaion_server.licenses import models as licenses
 from azaion_server.licenses.schemas import LicenseInfo, LicenseUpdate
 from azaion_server.users import models
@@ -37,8 +37,9 @@ def login(
     check: PasswordChecks,
     tokens: Tokens,
     session: SessionDep,
+    jkt: LoginKey,
 ) -> TokenResponse:
-    """Exchange email and password for a signed JWT."""
+    """Exchange email and password for a signed JWT; with a `DPoP` proof, one bound to its key."""
     token = models.login(
         session,
         check=check,
@@ -46,6 +47,7 @@ def login(
         email=body.email,
         password=body.password,
         address=address,
+        jkt=jkt,
     )
     return TokenResponse(token=token)
 

@@ -1,0 +1,24 @@
+# cython: language_level=3
+
+# The device's two P-256 key pairs behind one interface: a software store (a key file under the
+# user's data directory, encrypted under the hardware fingerprint) or, later, a TPM 2.0. The
+# private keys are attributes of a cdef class without a Python accessor: nothing outside this
+# module reaches them.
+cdef class DeviceKeys:
+    cdef object signing_key   # ec.EllipticCurvePrivateKey (ES256 proofs)
+    cdef object sealing_key   # ec.EllipticCurvePrivateKey (HPKE recipient)
+    cdef readonly str jkt     # RFC 7638 thumbprint of the signing key
+    cdef readonly str store   # "software"
+    cdef readonly object path
+    cdef dict signing_jwk
+    cdef dict sealing_jwk
+
+    @staticmethod
+    cdef DeviceKeys load_or_create(object path, str hardware)
+    cdef str proof(self, str method, str url, str token)
+    cdef dict enrol_body(self, str hardware)
+    cdef tuple open_sealed(self, object sealed, str folder, str name, long device_id)
+
+
+cdef str device_b64url(bytes data)
+cdef bytes hpke_info(str folder, str name, str version, long device_id)

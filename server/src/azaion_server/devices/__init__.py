@@ -1,0 +1,1 @@
+"""Devices: the key pairs a device enrols (`POST /devices`), their states, and sealing to them."""

@@ -1,0 +1,174 @@
+"""Enrolment, the states of a device (pending, active, revoked), and finding the device of a token.
+
+A device is enrolled by its owner's session whose token is bound (`cnf.jkt`) to the signing key
+it enrols: the DPoP proof of that request shows the device holds the key. How many devices a
+caller may hold is its licence's `max_devices` (AZAION_MAX_DEVICES_WITHOUT_LICENCE without one).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from azaion_server.devices.entities import ACTIVE, PENDING, REVOKED, Device
+from azaion_server.devices.exceptions import (
+    DeviceKeyMismatch,
+    DeviceLimit,
+    DeviceNotEnrolled,
+    DeviceNotFound,
+    DevicePending,
+    DeviceRevoked,
+)
+from azaion_server.devices.schemas import EnrolRequest
+from azaion_server.devices.settings import DeviceSettings
+from azaion_server.jwt.dpop import check_p256_jwk, thumbprint
+from azaion_server.licenses.models import get_license
+from azaion_server.vocabulary import Caller, Role
+
+log = logging.getLogger(__name__)
+
+
+def _owner_column(caller: Caller):  # type: ignore[no-untyped-def]
+    return Device.client_id if caller.kind == "client" else Device.user_id
+
+
+def _owns(caller: Caller, device: Device) -> bool:
+    owner = device.client_id if caller.kind == "client" else device.user_id
+    return owner == caller.id
+
+
+def max_devices(session: Session, settings: DeviceSettings, caller: Caller) -> int:
+    """How many devices (pending or active) `caller` may hold."""
+    licence = get_license(session, caller)
+    return settings.max_devices_without_licence if licence is None else licence.max_devices
+
+
+def _held(session: Session, caller: Caller, states: tuple[str, ...]) -> int:
+    counted = select(func.count()).where(_owner_column(caller) == caller.id, Device.state.in_(states))
+    return int(session.scalar(counted) or 0)
+
+
+def enrol(
+    session: Session, settings: DeviceSettings, caller: Caller, *, jkt: str | None, body: EnrolRequest
+) -> tuple[Device, bool]:
+    """The caller's device for these keys and whether it is new: active when the licence has
+    room (`auto`), pending under `approval`, DeviceLimit when no room is left.
+
+    Enrolling the same keys again answers the same device (a client enrols at every start).
+    """
+    signing = check_p256_jwk(body.signing_key.model_dump())
+    sealing = check_p256_jwk(body.sealing_key.model_dump())
+    if jkt is None or thumbprint(signing) != jkt:
+        raise DeviceKeyMismatch()
+    existing = session.scalar(select(Device).where(Device.jkt == jkt))
+    if existing is not None:
+        if not _owns(caller, existing) or existing.sealing_key != sealing:
+            raise DeviceKeyMismatch()
+        return existing, False
+    # An ApiAdmin's own device needs nobody's approval: someone must be able to approve the rest.
+    approval = settings.device_enrolment == "approval" and caller.role != Role.API_ADMIN.value
+    allowed = max_devices(session, settings, caller)
+    held = _held(session, caller, (ACTIVE,) if approval else (ACTIVE, PENDING))
+    if not approval and held >= allowed:
+        raise DeviceLimit()
+    device = Device(
+        jkt=jkt,
+        signing_key=signing,
+        sealing_key=sealing,
+        hardware_hash=body.hardware,
+        state=PENDING if approval else ACTIVE,
+    )
+    if caller.kind == "client":
+        device.client_id = caller.id
+    else:
+        device.user_id = caller.id
+    session.add(device)
+    session.commit()
+    log.info("%s %s enrolled device %s (%s)", caller.kind, caller.id, device.id, device.state)
+    return device, True
+
+
+def device_of(session: Session, jkt: str) -> Device | None:
+    """The device whose signing key has this thumbprint."""
+    return session.scalar(select(Device).where(Device.jkt == jkt))
+
+
+def check_bound_device(session: Session, caller: Caller, jkt: str) -> None:
+    """The check of every request with a bound token: DeviceRevoked when its device was revoked
+    or belongs to another caller. A key not enrolled yet passes (its first request enrols it)."""
+    device = device_of(session, jkt)
+    if device is not None and (device.state == REVOKED or not _owns(caller, device)):
+        raise DeviceRevoked()
+
+
+def active_device(session: Session, caller: Caller, jkt: str | None) -> Device:
+    """The caller's active device the token is bound to; DeviceNotEnrolled, DevicePending or
+    DeviceRevoked otherwise."""
+    device = device_of(session, jkt) if jkt is not None else None
+    if device is None or not _owns(caller, device):
+        raise DeviceNotEnrolled()
+    if device.state == REVOKED:
+        raise DeviceRevoked()
+    if device.state == PENDING:
+        raise DevicePending()
+    return device
+
+
+def list_devices(
+    session: Session, *, user_id: int | None = None, client_id: int | None = None
+) -> list[Device]:
+    """Devices of one user, of one machine client, or (neither given) all, oldest first."""
+    statement = select(Device).order_by(Device.id)
+    if user_id is not None:
+        statement = statement.where(Device.user_id == user_id)
+    if client_id is not None:
+        statement = statement.where(Device.client_id == client_id)
+    return list(session.scalars(statement.limit(10000)))
+
+
+def devices_of(session: Session, caller: Caller) -> list[Device]:
+    """The caller's own devices."""
+    return list(session.scalars(select(Device).where(_owner_column(caller) == caller.id).order_by(Device.id)))
+
+
+def _get(session: Session, device_id: int) -> Device:
+    device = session.get(Device, device_id, with_for_update=True)
+    if device is None:
+        raise DeviceNotFound()
+    return device
+
+
+def approve(session: Session, settings: DeviceSettings, device_id: int) -> Device:
+    """Make a pending device active (an ApiAdmin), within its owner's `max_devices`."""
+    device = _get(session, device_id)
+    if device.state == PENDING:
+        owner = _Owner(device)
+        if _held(session, owner, (ACTIVE,)) >= max_devices(session, settings, owner):
+            raise DeviceLimit()
+        device.state = ACTIVE
+        session.commit()
+        log.info("device %s approved", device.id)
+    return device
+
+
+def revoke(session: Session, device_id: int, caller: Caller | None = None) -> Device:
+    """Revoke a device for good: its token is refused on its next request, nothing more is sealed
+    to it. With `caller`, only that caller's own device (an owner revoking a lost device)."""
+    device = _get(session, device_id)
+    if caller is not None and not _owns(caller, device):
+        raise DeviceNotFound()
+    if device.state != REVOKED:
+        device.state = REVOKED
+        session.commit()
+        log.info("device %s revoked", device.id)
+    return device
+
+
+class _Owner:
+    """The owner of a device as a `Caller`-shaped key for the licence and count queries."""
+
+    def __init__(self, device: Device) -> None:
+        self.kind = "client" if device.client_id is not None else "user"
+        self.id = device.client_id if device.client_id is not None else device.user_id
