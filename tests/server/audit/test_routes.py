@@ -27,7 +27,8 @@ def test_a_users_download_is_audited(api) -> None:
         "m.bin",
         "online",
     )
-    assert row["version"] == checksum and row["address"] == "testclient" and row["device"] is None
+    # The version id (docs/formats.md, section 3): bytes too short for a header get SHA-256's first 16 bytes.
+    assert row["version"] == checksum[:32] and row["address"] == "testclient" and row["device"] is None
     # A refused download (no such resource) issues nothing and records nothing.
     assert api.get(person, "models", "missing.bin").status_code == 404
     assert len(_rows(api, action="small_part", actor=str(person.id))) == 1
@@ -61,7 +62,7 @@ def test_cdn_yaml_is_audited(make_client, s3_endpoint, s3_bucket) -> None:
     person = api.user("Operator")
     assert b"dk" in api.read(person, "system", "cdn.yaml")
     [row] = _rows(api, action="small_part", actor=str(person.id))
-    assert (row["folder"], row["name"], row["version"]) == ("system", "cdn.yaml", None)
+    assert (row["folder"], row["name"], len(row["version"])) == ("system", "cdn.yaml", 32)
 
 
 def test_logins_and_logouts_are_audited(api) -> None:
@@ -105,3 +106,22 @@ def test_only_api_admins_read_the_audit(api) -> None:
     person = api.user("Admin")
     assert_error(api.client.get("/audit", headers=person.headers), 403, "FORBIDDEN")
     assert_error(api.client.get("/audit"), 401, "UNAUTHORIZED")
+
+
+def test_a_devices_sealed_small_part_names_the_device(make_client) -> None:
+    from tests.reference.device import Device
+    from tests.server.devices.test_devices import FOLDER, NAME, SMALL, enrol, get, login
+    from tests.server.helpers import Api
+
+    api = Api(make_client(legacy_envelope=False))
+    assert api.upload(FOLDER, NAME, SMALL).status_code == 201
+    person = api.user("Operator")
+    api.set_license(person, [FOLDER])
+    device = Device()
+    token = login(api, person, device)
+    assert enrol(api, token, device).status_code == 201
+    assert get(api, token, device).status_code == 200
+    [row] = _rows(api, action="small_part", actor=str(person.id))
+    assert row["device"] == str(device.id) and row["version"] == bytes(range(16)).hex()
+    assert (row["folder"], row["name"], row["mode"]) == (FOLDER, NAME, "online")
+    assert _rows(api, device=str(device.id)) == [row]

@@ -29,7 +29,7 @@ class AuditEvent(Base):
     device: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     folder: Mapped[str | None] = mapped_column(String(255), nullable=True)
     name: Mapped[str | None] = mapped_column(String(255), nullable=True)
-    # The issued resource's version: the SHA-256 of its stored bytes, which every upload changes.
+    # The issued small part's version id (docs/formats.md, section 3), which every upload changes.
     version: Mapped[str | None] = mapped_column(String(64), nullable=True)
     address: Mapped[str | None] = mapped_column(String(64), nullable=True)
     # How it was issued: `online` (a download) or `lease` (an offline lease).
