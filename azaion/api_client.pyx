@@ -264,7 +264,12 @@ cdef class ServerKeys:
             canonical = json.dumps(sorted(configured_keys), separators=(",", ":"))
             trusted.anchor = hashlib.sha256(canonical.encode("ascii")).hexdigest()
             trusted.keys = configured_keys
-        data = read_state(root, trusted.state_name)
+        try:
+            data = read_state(root, trusted.state_name)
+        except CacheError as e:
+            # No usable cache folder: trust is kept for this process only (loads will say why).
+            log.warning("the trusted server keys cannot be read: %s", e)
+            data = None
         if data is None:
             return trusted
         state = None
@@ -299,7 +304,10 @@ cdef class ServerKeys:
 
         jwks = [{"kty": "OKP", "crv": "Ed25519", "x": b64url_text(x), "kid": kid} for kid, x in self.keys.items()]
         state = {"keys": jwks, "iat": self.issued_at, "anchor": self.anchor}
-        write_state(self.root, self.state_name, json.dumps(state, sort_keys=True).encode("utf-8"))
+        try:
+            write_state(self.root, self.state_name, json.dumps(state, sort_keys=True).encode("utf-8"))
+        except CacheError as e:
+            log.warning("the trusted server keys are kept for this process only: %s", e)
         return 0
 
     cdef bint adopt(self, object signed, bint first) except -1:
