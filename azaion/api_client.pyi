@@ -12,6 +12,11 @@ from azaion.user import User
 
 _Progress = Callable[[int, int], object]
 
+class ServerKeys:
+    """The server signing keys this client trusts for one API URL (built by ApiClient only)."""
+
+    def __init__(self) -> None: ...
+
 class ApiClient:
     """A client of the Resource API: log in, load split-encrypted resources into memory, publish them.
 

@@ -57,3 +57,9 @@ def hardware_fingerprint_override() -> Optional[str]:
 
 def jwks_file() -> Optional[Path]:
     """``AZAION_JWKS_FILE``: a JWK Set to trust from the start; None when unset."""
+
+def data_dir(override: Optional[Union[str, Path]] = None) -> Path:
+    """Where the device's key store lives: the argument, ``AZAION_DATA_DIR``, or the user's data directory."""
+
+def legacy_envelope() -> bool:
+    """``AZAION_LEGACY_ENVELOPE=true``: speak the seed's v1 envelope."""
