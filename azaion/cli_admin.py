@@ -65,6 +65,7 @@ def _licence_body(args: argparse.Namespace) -> dict[str, Any]:
         "expires_at": args.expires_at,
         "folders": folders,
         "offline_hours": args.offline_hours,
+        "max_devices": args.max_devices,
     }
 
 
@@ -78,6 +79,7 @@ def _licence_options(p: argparse.ArgumentParser) -> None:
         default=0,
         help="hours a device may load offline under a lease (0: never)",
     )
+    p.add_argument("--max-devices", type=int, default=1, help="devices the holder may enrol (1)")
 
 
 # -- users ----------------------------------------------------------------------------------

@@ -53,6 +53,8 @@ def test_users_and_their_licences(run, make_account, live):  # noqa: F811
             "models,maps",
             "--offline-hours",
             "12",
+            "--max-devices",
+            "2",
             "--json",
             account=admin,
         )
@@ -62,6 +64,7 @@ def test_users_and_their_licences(run, make_account, live):  # noqa: F811
         "expires_at": "2031-01-01T00:00:00Z",
         "folders": ["maps", "models"],
         "offline_hours": 12,
+        "max_devices": 2,
     }
     shown = _json(run("admin", "licences", "show", "--user", str(created["id"]), "--json", account=admin))
     assert shown["offline_hours"] == 12 and shown["plan"] == "field"

@@ -108,7 +108,8 @@ def test_a_replayed_older_set_does_not_replace_a_newer_pin(live, make_account, h
             request.method,
             f"{live.url}{request.full_path.rstrip('?')}",
             data=request.get_data(),
-            headers={k: v for k, v in request.headers if k.lower() != "host"},
+            # The Host the client used: the server checks DPoP proofs' `htu` against it.
+            headers=dict(request.headers),
             timeout=30,
         )
         return Response(
