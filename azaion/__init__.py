@@ -19,6 +19,7 @@ from azaion.constants import build_info
 from azaion.credentials import Credentials, MachineCredentials
 from azaion.errors import *  # noqa: F403 - the hierarchy, as errors.__all__ lists it
 from azaion.hardware_service import HardwareService
+from azaion.releases import Release, TrustedPublishers
 from azaion.user import RoleEnum, User
 
 __all__ = [
@@ -29,7 +30,9 @@ __all__ = [
     "Credentials",
     "HardwareService",
     "MachineCredentials",
+    "Release",
     "RoleEnum",
+    "TrustedPublishers",
     "User",
     "__version__",
     "build_info",

@@ -1,5 +1,5 @@
 # cython: language_level=3
-from azaion.cache cimport BigPartCache, CacheEntry
+from azaion.cache cimport BigPartCache, CacheEntry, StateFile
 from azaion.cdn_manager cimport CDNManager
 from azaion.credentials cimport Credentials
 from azaion.device cimport DeviceKeys
@@ -39,6 +39,12 @@ cdef class ApiClient:
     cdef ServerKeys server_keys
     cdef tuple timeout
     cdef BigPartCache big_parts
+    # Signed releases (azaion/releases.py): whom this device trusts, the highest versions it
+    # accepted, the statement served with the last small part, and the last release verified.
+    cdef object trusted
+    cdef StateFile release_state
+    cdef object served_statement
+    cdef readonly object last_release
     cdef readonly object data_dir
     cdef DeviceKeys device
     cdef long device_id
@@ -54,11 +60,14 @@ cdef class ApiClient:
     cdef object request(self, str method, str url, object payload, bint is_stream)
     cdef object send(self, str method, str url, object payload, bint is_stream, bint authenticated)
     cdef bytes load_bytes(self, str filename, str folder)
-    cdef upload_file(self, str filename, bytes resource, str folder, str category=*, bint draft=*)
+    cdef upload_file(self, str filename, bytes resource, str folder, str category=*, bint draft=*,
+                     bytes statement=*)
+    cdef object check_statement(self, str folder, str name)
+    cdef bytes accept_release(self, str folder, str name, bytes data)
     cdef bytes load_big_file_cdn(self, CacheEntry entry, bytes small, object progress)
     cpdef bytes load_big_small_resource(self, str resource_name, str folder, object progress=*)
     cpdef upload_big_small_resource(self, bytes resource, str resource_name, str folder, object progress=*,
-                                    str category=*, bint draft=*)
+                                    str category=*, bint draft=*, object signing_key=*)
 
     cdef int handshake(self) except -1
     cdef object json_of(self, object response)

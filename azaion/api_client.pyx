@@ -8,6 +8,10 @@ import time
 from azaion import constants
 from azaion.errors import (
     AuthenticationError,
+    PublisherNotAllowed,
+    SignatureError,
+    SignatureRequired,
+    VersionConflict,
     AzaionError,
     BadRequest,
     CacheError,
@@ -30,7 +34,7 @@ from azaion.errors import (
     UntrustedServerKeys,
 )
 
-from azaion.cache cimport BigPartCache, CacheEntry, read_state, write_state
+from azaion.cache cimport BigPartCache, CacheEntry, StateFile, read_state, write_state
 from azaion.cdn_manager cimport CDNCredentials, CDNManager, big_key
 from azaion.constants cimport DEFAULT_SEGMENT_SIZE
 from azaion.credentials cimport Credentials, MachineCredentials
@@ -75,6 +79,11 @@ cdef dict ERRORS_BY_CODE = {
     "TOO_MANY_ATTEMPTS": TooManyAttempts,
     "TOO_MANY_STREAMS": TooManyAttempts,
     "METHOD_NOT_ALLOWED": BadRequest,
+    "CONFLICT": BadRequest,
+    "SIGNATURE_REQUIRED": SignatureRequired,
+    "SIGNATURE_INVALID": SignatureError,
+    "PUBLISHER_NOT_ALLOWED": PublisherNotAllowed,
+    "VERSION_CONFLICT": VersionConflict,
     "INTERNAL": ServerError,
     "INVALID_DPOP_PROOF": AuthenticationError,
     "DEVICE_REQUIRED": DeviceError,
@@ -100,6 +109,11 @@ cdef dict ADVICE = {
     "BAD_REQUEST": "the server refused the request as malformed",
     "METHOD_NOT_ALLOWED": "the server does not allow this call on this path; are the client and server versions "
                           "compatible?",
+    "CONFLICT": "the server holds such an entry already",
+    "SIGNATURE_REQUIRED": "this folder accepts only signed releases; upload with a signing key of one of its publishers",
+    "SIGNATURE_INVALID": "the server refused the release statement: malformed, badly signed, or for another resource",
+    "PUBLISHER_NOT_ALLOWED": "this signing key may not sign for this folder; ask an ApiAdmin to register it for the folder",
+    "VERSION_CONFLICT": "another upload of this name came first; upload again to sign the next version",
     "INTERNAL": "the server failed",
     "INVALID_DPOP_PROOF": "the server refused this device's request proof even after a fresh login; check "
                           "that this machine's clock is right",
@@ -437,13 +451,19 @@ cdef object make_session(str api_url):
 
 cdef class ApiClient:
 
-    def __init__(self, str api_url=None, *, cache_dir=None, jwt_public_key=None, data_dir=None, jwks=None):
+    def __init__(self, str api_url=None, *, cache_dir=None, jwt_public_key=None, data_dir=None,
+                 trusted_publishers=None, jwks=None):
+        from azaion.releases import TrustedPublishers
+
         self.api_url = constants.api_url(api_url)
         self.cache_dir = constants.cache_dir(cache_dir)
         self.data_dir = constants.data_dir(data_dir)
         self.legacy = constants.legacy_envelope()
         self.device_id = -1
         self.big_parts = BigPartCache.new(self.cache_dir)
+        self.trusted = TrustedPublishers.of(trusted_publishers if trusted_publishers is not None
+                                            else constants.trusted_publishers_file())
+        self.release_state = StateFile.new(self.data_dir, constants.RELEASE_STATE)
         self.timeout = constants.timeouts()
         self.public_key = jwt_public_key
         self.configured_jwks = jwks if jwks is not None else read_jwks_file(constants.jwks_file())
@@ -733,8 +753,12 @@ cdef class ApiClient:
             import hashlib
 
             account = hashlib.sha256(self.credentials.identity()).hexdigest()[:32]
-            self.device = DeviceKeys.load_or_create(self.data_dir / f"device-{account}.key",
-                                                    self.hardware_service().hardware_hash)
+            tcti = constants.tpm_tcti()
+            if tcti is not None:
+                self.device = DeviceKeys.in_tpm(tcti, account.encode("ascii"))
+            else:
+                self.device = DeviceKeys.load_or_create(self.data_dir / f"device-{account}.key",
+                                                        self.hardware_service().hardware_hash)
         return self.device
 
     cdef long enrolled_device(self) except -1:
@@ -771,24 +795,29 @@ cdef class ApiClient:
             if not self.credentials.is_machine():
                 body["password"] = self.credentials.password()
             response = self.request("POST", f"/resources/get/{url_segment(folder)}", {"json": body}, False)
+            self.served_statement = response.headers.get("Azaion-Release-Statement")
             return keys.open(response.content)
         if not self.token:
             self.login()
         device_id = self.enrolled_device()
         response = self.request("POST", f"/resources/get/{url_segment(folder)}", {"json": body}, False)
+        self.served_statement = response.headers.get("Azaion-Release-Statement")
         plaintext, version = self.device.open_sealed(response.content, folder, filename, device_id)
         if folder != constants.SYSTEM_FOLDER and version != sealed_version(plaintext):
             raise IntegrityError("the server sealed a small part under another version than its own; "
                                  "ask the server's administrator")
         return plaintext
 
-    cdef upload_file(self, str filename, bytes resource, str folder, str category=None, bint draft=False):
+    cdef upload_file(self, str filename, bytes resource, str folder, str category=None, bint draft=False,
+                     bytes statement=None):
         check_name(folder, "folder")
         check_name(filename, "file")
         files = {"data": (filename, resource, "application/octet-stream")}
         form = {"draft": "true" if draft else "false"}
         if category:
             form["category"] = category
+        if statement is not None:
+            form["statement"] = statement.decode("utf-8")
         return self.request("POST", f"/resources/{url_segment(folder)}", {"files": files, "data": form}, False)
 
     cdef bytes load_big_file_cdn(self, CacheEntry entry, bytes small, object progress):
@@ -803,16 +832,48 @@ cdef class ApiClient:
             small = self.load_bytes(entry.name, entry.folder)
         return entry.fetch(small, cdn, progress)
 
+    cdef object check_statement(self, str folder, str name):
+        # The statement served with the last small part, checked before any big part moves:
+        # trusted key, allowed for the folder, this folder and name (docs/security.md).
+        import base64
+        import binascii
+
+        raw = self.served_statement
+        statement = None
+        if raw is not None:
+            try:
+                statement = base64.b64decode(raw, validate=True)
+            except (binascii.Error, ValueError):
+                statement = b""  # malformed: read_bundle refuses it
+        self.trusted.verify_statement(statement, folder, name)
+        return statement
+
+    cdef bytes accept_release(self, str folder, str name, bytes data):
+        # The plaintext against its statement, then the rollback check; only then are bytes returned.
+        from azaion.releases import check_rollback
+
+        self.last_release = None
+        if self.trusted is None:
+            return data
+        release = self.trusted.verify(self.check_statement(folder, name), folder, name, data)
+        if release is not None:
+            self.release_state.update(lambda old: check_rollback(old, release))
+            self.last_release = release
+        return data
+
     cpdef bytes load_big_small_resource(self, str resource_name, str folder, object progress=None):
         cdef CacheEntry entry
         check_name(folder, "folder")
         check_name(resource_name, "resource")
+        self.last_release = None
         small = self.load_bytes(resource_name, folder)
         open_header(small, folder, resource_name)
+        if self.trusted is not None:
+            self.check_statement(folder, resource_name)
         entry = self.big_parts.entry(folder, resource_name)
         data = entry.read(small, progress)
         if data is not None:
-            return data
+            return self.accept_release(folder, resource_name, data)
         entry.lock()
         try:
             data = entry.read_if_replaced(small, progress)
@@ -820,10 +881,10 @@ cdef class ApiClient:
                 data = self.load_big_file_cdn(entry, small, progress)
         finally:
             entry.unlock()
-        return data
+        return self.accept_release(folder, resource_name, data)
 
     cpdef upload_big_small_resource(self, bytes resource, str resource_name, str folder, object progress=None,
-                                    str category=None, bint draft=False):
+                                    str category=None, bint draft=False, object signing_key=None):
         # One pass over the resource: the small part is sealed first (its length follows from
         # the total alone), then the big part is sealed part by part while it streams to the CDN
         # and into the uploader's cache file; the whole ciphertext never exists in memory.
@@ -834,6 +895,11 @@ cdef class ApiClient:
         cdef unsigned char[::1] small_view
         check_name(folder, "folder")
         check_name(resource_name, "resource")
+        statement = None
+        if signing_key is not None:
+            from azaion.releases import load_signing_key, sign_release
+
+            signing_key = load_signing_key(signing_key)  # a bad key fails before anything is sent
         enc = ResourceEncryptor.new(len(resource), folder, resource_name, DEFAULT_SEGMENT_SIZE)
         total = enc.ciphertext_len()
         small_len = small_length(total, constants.small_size_kb())
@@ -853,6 +919,14 @@ cdef class ApiClient:
         if not isinstance(grant, dict) or grant.get("key") != key:
             raise ServerError("the server signed an upload for another object than this version's big part; "
                               "ask the server's administrator")
+        if signing_key is not None:
+            # The server assigns version numbers; the statement names the one this upload gets.
+            version_number = grant.get("next_version_number")
+            if type(version_number) is not int or version_number < 1:
+                raise ServerError("the server did not say which version number this upload gets; is it older "
+                                  "than this client?")
+            statement = sign_release(signing_key, folder=folder, name=resource_name,
+                                     version_number=version_number, data=resource)
         etags = []
         entry = self.big_parts.entry(folder, resource_name)
         cached = False
@@ -881,7 +955,7 @@ cdef class ApiClient:
                     except OSError:
                         cache_failed = 1
             try:
-                response = self.upload_file(resource_name, small, folder, category, draft)
+                response = self.upload_file(resource_name, small, folder, category, draft, statement)
             except AzaionError:
                 cdn.delete(grant, self.session, self.timeout)  # the orphan this upload left; the published version stays
                 raise
@@ -972,6 +1046,39 @@ cdef class ApiClient:
         url = self.resource_path(folder, resource_name) + "/publish"
         answer = self.json_of(self.request("POST", url, {"json": {"published": bool(published)}}, False))
         return answer.get("resource")
+
+    # -- publishers (ApiAdmin) -----------------------------------------------------------
+
+    def register_publisher(self, str name, public_key, folders):
+        """Register a publisher's public key (PEM, or a key object) for ``folders``; ApiAdmin only."""
+        from azaion.releases import load_public_key, public_key_pem
+
+        pem = public_key_pem(load_public_key(public_key) if isinstance(public_key, (str, bytes)) else public_key)
+        body = {"name": name, "public_key": pem, "folders": list(folders)}
+        return self.json_of(self.request("POST", "/publishers", {"json": body}, False))
+
+    def list_publishers(self):
+        """Every registered publisher: ``{name, key_id, algorithm, public_key, folders, revoked}``."""
+        return self.json_of(self.request("GET", "/publishers", {}, False))
+
+    def set_publisher_folders(self, str key_id, folders):
+        """Replace the folders a publisher key may sign for; ApiAdmin only."""
+        url = f"/publishers/{url_segment(key_id)}/folders"
+        return self.json_of(self.request("PUT", url, {"json": {"folders": list(folders)}}, False))
+
+    def revoke_publisher(self, str key_id):
+        """Revoke a publisher key on the server; devices stop trusting it with a new trust file."""
+        return self.json_of(self.request("POST", f"/publishers/{url_segment(key_id)}/revoke", {}, False))
+
+    def set_folder_policy(self, str folder, bint signatures_required):
+        """Require (or stop requiring) signed releases for uploads to ``folder``; ApiAdmin only."""
+        url = f"/publishers/folders/{url_segment(check_name(folder, 'folder'))}"
+        body = {"signatures_required": bool(signatures_required)}
+        return self.json_of(self.request("PUT", url, {"json": body}, False))
+
+    def trust_document(self):
+        """The trusted publishers document for devices (write it to the file AZAION_TRUSTED_PUBLISHERS names)."""
+        return self.json_of(self.request("GET", "/publishers/trust", {}, False))
 
     def license_info(self):
         """This account's licence: ``{plan, expires_at, folders}`` (``None`` values when it has none)."""

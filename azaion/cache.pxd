@@ -63,3 +63,10 @@ cdef class CacheEntry:
 
 cdef bytes read_state(object root, str name)
 cdef int write_state(object root, str name, bytes data) except -1
+cdef class StateFile:
+    cdef object root
+    cdef str name
+
+    @staticmethod
+    cdef StateFile new(object root, str name)
+    cdef object update(self, object change)

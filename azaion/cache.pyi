@@ -33,3 +33,9 @@ class SegmentReceiver:
         """Raises TypeError: made inside the client only."""
     def __call__(self) -> Optional[bytes]:
         """The next segment received (and appended to the partial file), or None at the end."""
+
+class StateFile:
+    """A state file at the cache's root, changed under a lock (internal; made only inside the client)."""
+
+    def __init__(self) -> None:
+        """Raises TypeError: made inside the client only."""

@@ -724,3 +724,56 @@ cdef int write_state(object root, str name, bytes data) except -1:
     finally:
         folder.close()
     return 0
+cdef class StateFile:
+    # A small file at a directory's root, changed read-modify-write under an exclusive lock and
+    # replaced atomically: the release state of azaion/releases.py (`{data_dir}/.releases.json`,
+    # beside the device key store; a dot name, so it meets no folder of big parts either).
+
+    def __init__(self):
+        raise TypeError("StateFile is not supposed to be instantiated from Python")
+
+    @staticmethod
+    cdef StateFile new(object root, str name):
+        cdef StateFile state = StateFile.__new__(StateFile)
+        state.root = root
+        state.name = name
+        return state
+
+    cdef object update(self, object change):
+        # `change(old)` gets the bytes (b"" when there are none) and returns the new bytes, or
+        # None to leave the file as it is; it may raise, and then nothing is written.
+        cdef Directory root = Directory.open_root(self.root, True)
+        cdef CacheFile lock = None
+        cdef CacheFile current = None
+        cdef CacheFile partial = None
+        cdef str temporary = self.name + PARTIAL
+        try:
+            lock = root.open_file(self.name + ".lock", True, CREATE)
+            lock.lock()
+            old = bytearray()
+            current = root.open_file(self.name, False, EXISTING)
+            if current is not None:
+                chunk = bytearray(64 * 1024)
+                while True:
+                    n = current.read_into(chunk)
+                    if n == 0:
+                        break
+                    old += chunk[:n]
+                current.close()
+            new = change(bytes(old))
+            if new is not None:
+                root.unlink(temporary)
+                partial = root.open_file(temporary, True, NEW)
+                partial.write(new)
+                try:
+                    os.fsync(partial.file.fileno())
+                except OSError as e:
+                    raise file_error(e, partial.path) from None
+                partial.close()
+                root.rename(temporary, self.name)
+            return new
+        finally:
+            for opened in (partial, current, lock):
+                if opened is not None:
+                    opened.close()
+            root.close()

@@ -1,5 +1,5 @@
-"""The ``azaion`` command: log in, push and pull models, list, delete, publish, follow events;
-``azaion admin ...`` for ApiAdmins (azaion/cli_admin.py).
+"""The ``azaion`` command: log in, push and pull models, verify them, list, delete, publish, follow
+events; ``azaion admin ...`` for ApiAdmins (azaion/cli_admin.py).
 
 Configuration comes from flags, then the environment (``AZAION_API_URL``, ``AZAION_EMAIL``,
 ``AZAION_PASSWORD``, ``AZAION_CLIENT_NAME``, ``AZAION_CLIENT_KEY``), then the config file
@@ -143,7 +143,8 @@ def connect(args: argparse.Namespace, with_cdn: bool = True):
         raise UsageError(
             "no API URL: pass --api-url, set AZAION_API_URL, or run 'azaion login --api-url URL'"
         )
-    client = ApiClient(url)
+    trusted = getattr(args, "trusted_publishers", None)
+    client = ApiClient(url, trusted_publishers=trusted) if trusted else ApiClient(url)
     client_name = setting(args, "client_name", "AZAION_CLIENT_NAME", config)
     try:
         if client_name:
@@ -322,7 +323,7 @@ def cmd_push(args: argparse.Namespace) -> int:
         started = time.perf_counter()
         try:
             result = client.upload_big_small_resource(
-                data, name, args.folder, update, args.category, args.draft
+                data, name, args.folder, update, args.category, args.draft, signing_key=args.sign_key
             )
         finally:
             close()
@@ -335,6 +336,8 @@ def cmd_push(args: argparse.Namespace) -> int:
         "seconds": round(elapsed, 3),
         "published": not args.draft,
         "resource": result,
+        "version_number": (result or {}).get("version_number"),
+        "signed": bool(args.sign_key),
     }
     emit(
         args,
@@ -342,6 +345,7 @@ def cmd_push(args: argparse.Namespace) -> int:
         lambda d: (
             f"Pushed {d['folder']}/{d['name']} ({human_size(d['size'])}) in {d['seconds']:.2f} s"
             + ("" if d["published"] else " as a draft")
+            + (f"\nsigned as version {d['version_number']}" if d["signed"] else "")
         ),
     )
     return 0
@@ -367,10 +371,13 @@ def cmd_pull(args: argparse.Namespace) -> int:
         finally:
             close()
         elapsed = time.perf_counter() - started
+        release = client.last_release
     digest = hashlib.sha256(data).hexdigest()
     if to_stdout:
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
+        if release is not None:  # who signed what: on stderr, so that stdout stays the plaintext
+            print(signed_by(release), file=sys.stderr)
         return 0
     target = Path(args.output)
     fd, tmp = tempfile.mkstemp(dir=target.parent if str(target.parent) else ".", prefix=f".{target.name}.")
@@ -389,15 +396,150 @@ def cmd_pull(args: argparse.Namespace) -> int:
         "sha256": digest,
         "output": str(target),
         "seconds": round(elapsed, 3),
+        "release": release.as_dict() if release is not None else None,
     }
     emit(
         args,
         out,
         lambda d: (
             f"Pulled {d['folder']}/{d['name']} ({human_size(d['size'])}) to {d['output']} "
-            f"in {d['seconds']:.2f} s\nsha256 {d['sha256']}"
+            f"in {d['seconds']:.2f} s\nsha256 {d['sha256']}\n{signed_by(release)}"
         ),
     )
+    return 0
+
+
+def signed_by(release: Any) -> str:
+    """Who signed what, for a person; says so when nothing was verified."""
+    if release is None:
+        return "not verified: unsigned, or no trusted publishers (AZAION_TRUSTED_PUBLISHERS)"
+    return f"verified: {release.describe()}"
+
+
+# -- azaion admin publishers (ApiAdmin) -----------------------------------------------------
+
+
+def cmd_publishers_add(args: argparse.Namespace) -> int:
+    from azaion.releases import load_public_key
+
+    try:
+        pem = Path(args.key).read_bytes()
+    except OSError as e:
+        raise UsageError(f"cannot read {args.key} ({e.strerror})") from None
+    with connect(args) as client:
+        out = client.register_publisher(args.name, load_public_key(pem), args.folder)
+    emit(
+        args,
+        out,
+        lambda d: f"Registered {d['name']} ({d['algorithm']}, key {d['key_id']}) for {d['folders']}",
+    )
+    return 0
+
+
+def cmd_publishers_list(args: argparse.Namespace) -> int:
+    with connect(args) as client:
+        out = client.list_publishers()
+    emit(
+        args,
+        out,
+        lambda d: (
+            "\n".join(
+                f"{p['key_id'][:16]}  {p['algorithm']:<10}  {p['name']}  {','.join(p['folders'])}"
+                + ("  (revoked)" if p["revoked"] else "")
+                for p in d
+            )
+            or "no publishers"
+        ),
+    )
+    return 0
+
+
+def cmd_publishers_export(args: argparse.Namespace) -> int:
+    with connect(args) as client:
+        document = client.trust_document()
+    text = json.dumps(document, indent=1, sort_keys=True) + "\n"
+    if args.output == "-":
+        sys.stdout.write(text)
+    else:
+        Path(args.output).write_text(text)
+        print(
+            f"Wrote {len(document['publishers'])} publishers to {args.output}; give it to devices as "
+            "AZAION_TRUSTED_PUBLISHERS, by a channel that is not this server"
+        )
+    return 0
+
+
+def cmd_publishers_folders(args: argparse.Namespace) -> int:
+    with connect(args) as client:
+        out = client.set_publisher_folders(args.key_id, args.folder)
+    emit(args, out, lambda d: f"{d['name']} may sign for {d['folders']}")
+    return 0
+
+
+def cmd_publishers_revoke(args: argparse.Namespace) -> int:
+    with connect(args) as client:
+        out = client.revoke_publisher(args.key_id)
+    emit(args, out, lambda d: f"Revoked {d['name']}; export the trust file again for devices")
+    return 0
+
+
+def cmd_publishers_require(args: argparse.Namespace) -> int:
+    with connect(args) as client:
+        out = client.set_folder_policy(args.folder, not args.off)
+    emit(
+        args,
+        out,
+        lambda d: f"{d['folder']}: signatures {'required' if d['signatures_required'] else 'optional'}",
+    )
+    return 0
+
+
+def add_publisher_commands(admin: Any, common: argparse.ArgumentParser) -> None:
+    """``azaion admin publishers ...`` under the ``admin`` command's subparsers."""
+    group = admin.add_parser("publishers", help="publisher keys and signed folders (ApiAdmin)")
+    sub = group.add_subparsers(dest="publishers_command", metavar="ACTION")
+    sub.required = True
+
+    def action(name: str, func: Callable, help: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=help, parents=[common])
+        p.set_defaults(func=func)
+        return p
+
+    p = action("add", cmd_publishers_add, "register a publisher's public key for folders")
+    p.add_argument("name")
+    p.add_argument("--key", required=True, metavar="PUB.pem", help="the public key (PEM)")
+    p.add_argument("--folder", action="append", default=[], help="a folder it may sign for (repeat)")
+    action("list", cmd_publishers_list, "list publishers")
+    p = action("export", cmd_publishers_export, "write the trusted publishers file for devices")
+    p.add_argument("-o", "--output", default="-", help="a file, or - for standard output")
+    p = action("folders", cmd_publishers_folders, "replace the folders a key may sign for")
+    p.add_argument("key_id")
+    p.add_argument("--folder", action="append", default=[])
+    p = action("revoke", cmd_publishers_revoke, "revoke a publisher key")
+    p.add_argument("key_id")
+    p = action("require-signatures", cmd_publishers_require, "accept only signed uploads in a folder")
+    p.add_argument("folder")
+    p.add_argument("--off", action="store_true", help="make signatures optional again")
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from azaion.releases import TrustedPublishers
+
+    if not (args.trusted_publishers or os.environ.get("AZAION_TRUSTED_PUBLISHERS", "").strip()):
+        raise UsageError(
+            "verify needs trusted publishers: pass --trusted-publishers FILE or set AZAION_TRUSTED_PUBLISHERS"
+        )
+    TrustedPublishers.of(args.trusted_publishers or os.environ["AZAION_TRUSTED_PUBLISHERS"].strip())
+    with connect(args) as client:
+        data = client.load_big_small_resource(args.name, args.folder)
+        release = client.last_release
+    if release is None:
+        raise errors.SignatureRequired(
+            f"{args.folder}/{args.name} carries no release statement; nothing to verify"
+        )
+    out = dict(release.as_dict(), verified=True)
+    del data
+    emit(args, out, lambda d: f"verified: {release.describe()}")
     return 0
 
 
@@ -514,12 +656,32 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--publish", dest="draft", action="store_false", help="publish at once (the default)")
     group.add_argument("--draft", dest="draft", action="store_true", help="keep it unpublished")
     p.set_defaults(draft=False)
+    p.add_argument(
+        "--sign-key",
+        metavar="KEY.pem",
+        help="sign a release statement with this private key "
+        "(ECDSA P-256 or Ed25519, unencrypted PEM); it never leaves this machine",
+    )
 
     p = command("pull", cmd_pull, "load a resource and write its plaintext to a file or stdout")
     p.add_argument("name")
     p.add_argument("--folder", required=True)
     p.add_argument("-o", "--output", required=True, help="a file, or - for standard output")
     p.add_argument("-y", "--yes", action="store_true", help="write plaintext to a file without asking")
+    p.add_argument(
+        "--trusted-publishers",
+        metavar="FILE",
+        help="verify against these publishers (default: AZAION_TRUSTED_PUBLISHERS)",
+    )
+
+    p = command("verify", cmd_verify, "load a resource, verify its release statement, print who signed what")
+    p.add_argument("name")
+    p.add_argument("--folder", required=True)
+    p.add_argument(
+        "--trusted-publishers",
+        metavar="FILE",
+        help="the trusted publishers file (default: AZAION_TRUSTED_PUBLISHERS)",
+    )
 
     p = command("ls", cmd_ls, "list resources")
     p.add_argument("--folder")

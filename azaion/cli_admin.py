@@ -410,4 +410,7 @@ def add_admin(sub: Any, common: argparse.ArgumentParser) -> None:
     group("clients", "machine clients", add_clients)
     group("signing-keys", "the server's signing keys", add_signing_keys)
     group("devices", "enrolled devices", add_devices)
+    from azaion.cli import add_publisher_commands
+
+    add_publisher_commands(admin_sub, common)
     add_audit(leaf)

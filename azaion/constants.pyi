@@ -7,6 +7,7 @@ from azaion.errors import ConfigurationError as ConfigurationError
 APP_NAME: str
 BIG_SUFFIX: str
 CDN_CONFIG: str
+RELEASE_STATE: str
 SYSTEM_FOLDER: str
 USER_AGENT: str
 
@@ -62,4 +63,10 @@ def data_dir(override: Optional[Union[str, Path]] = None) -> Path:
     """Where the device's key store lives: the argument, ``AZAION_DATA_DIR``, or the user's data directory."""
 
 def legacy_envelope() -> bool:
-    """``AZAION_LEGACY_ENVELOPE=true``: speak the seed's v1 envelope."""
+    """``AZAION_LEGACY_ENVELOPE=true``: speak the seed's v1 envelope to a server that still serves it."""
+
+def trusted_publishers_file() -> Optional[str]:
+    """The trusted publishers file (``AZAION_TRUSTED_PUBLISHERS``), or None when unset."""
+
+def tpm_tcti() -> Optional[str]:
+    """The TPM for the device keys: ``AZAION_TPM_TCTI``, else ``/dev/tpmrm0`` with tpm2-pytss, else None."""

@@ -18,6 +18,7 @@ variable                       meaning                                    defaul
 ``AZAION_CHUNK_SIZE``          bytes per read of a transfer               4 MiB
 ``AZAION_CONCURRENCY``         parallel S3 transfers                      4
 ``AZAION_HARDWARE_FINGERPRINT`` replaces the collected fingerprint        (none)
+``AZAION_TRUSTED_PUBLISHERS``  JSON file of trusted publisher keys        (none: no checks)
 =============================  =========================================  ===================
 """
 
@@ -26,6 +27,8 @@ import os
 from azaion.errors import ConfigurationError
 
 CDN_CONFIG = "cdn.yaml"
+# At the cache's root: the highest release version accepted per folder and name.
+RELEASE_STATE = ".releases.json"
 SYSTEM_FOLDER = "system"
 BIG_SUFFIX = ".big"
 APP_NAME = "azaion"
@@ -155,6 +158,11 @@ cpdef object jwks_file():
 
     chosen = _env("AZAION_JWKS_FILE")
     return Path(chosen).expanduser() if chosen is not None else None
+cpdef object trusted_publishers_file():
+    """The trusted publishers file (``AZAION_TRUSTED_PUBLISHERS``), or None when unset."""
+    return _env("AZAION_TRUSTED_PUBLISHERS")
+
+
 cpdef object data_dir(object override=None):
     """Where the device's key store lives: the argument, ``AZAION_DATA_DIR``, or the user's data
     directory (``platformdirs``)."""
@@ -168,6 +176,21 @@ cpdef object data_dir(object override=None):
     import platformdirs
 
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+cpdef object tpm_tcti():
+    """The TPM to keep the device keys in: ``AZAION_TPM_TCTI`` (a TCTI, e.g. ``swtpm:port=2321`` or
+    ``device:/dev/tpmrm0``); else ``/dev/tpmrm0`` when it exists and tpm2-pytss is installed
+    (``azaion[tpm]``); else None, and the keys live in the software key store."""
+    value = _env("AZAION_TPM_TCTI")
+    if value is not None:
+        return value.strip()
+    if os.path.exists("/dev/tpmrm0"):
+        import importlib.util
+
+        if importlib.util.find_spec("tpm2_pytss") is not None:
+            return "device:/dev/tpmrm0"
+    return None
 
 
 cpdef bint legacy_envelope():

@@ -140,6 +140,57 @@ class IntegrityError(AzaionError, ValueError):
     code = "INTEGRITY"
 
 
+# -- releases (docs/security.md, "Signed releases") ------------------------------------------
+
+
+class SignatureError(IntegrityError):
+    """A release statement that is malformed or whose signature does not verify."""
+
+    code = "SIGNATURE_INVALID"
+
+
+class SignatureRequired(SignatureError):
+    """An unsigned resource in a folder where the server or this device accepts only signed ones."""
+
+    code = "SIGNATURE_REQUIRED"
+
+
+class UntrustedPublisher(SignatureError):
+    """A release statement signed by a key this device does not trust."""
+
+    code = "UNTRUSTED_PUBLISHER"
+
+
+class PublisherNotAllowed(SignatureError, PermissionError):
+    """A release statement signed by a key not allowed to sign for this folder."""
+
+    code = "PUBLISHER_NOT_ALLOWED"
+
+
+class StatementMismatch(SignatureError):
+    """A valid release statement, but for another folder or name."""
+
+    code = "STATEMENT_MISMATCH"
+
+
+class DigestMismatch(SignatureError):
+    """Plaintext whose size or SHA-256 differs from what its release statement says."""
+
+    code = "DIGEST_MISMATCH"
+
+
+class RollbackError(IntegrityError):
+    """A release older than one this device accepted before (or another release under the same number)."""
+
+    code = "ROLLBACK"
+
+
+class VersionConflict(AzaionError):
+    """Another upload of the same name came first; sign again for the next version number."""
+
+    code = "VERSION_CONFLICT"
+
+
 class CacheError(AzaionError, OSError):
     """The local cache of big parts could not be written (disk full, permissions)."""
 
@@ -196,6 +247,7 @@ __all__ = [
     "CDNError",
     "CacheError",
     "ConfigurationError",
+    "DigestMismatch",
     "DeviceError",
     "HardwareMismatch",
     "IntegrityError",
@@ -208,9 +260,16 @@ __all__ = [
     "NetworkError",
     "NotAuthenticated",
     "PermissionDenied",
+    "PublisherNotAllowed",
     "ResourceNotFound",
+    "RollbackError",
     "ServerError",
+    "SignatureError",
+    "SignatureRequired",
+    "StatementMismatch",
     "TooLarge",
     "TooManyAttempts",
     "UntrustedServerKeys",
+    "UntrustedPublisher",
+    "VersionConflict",
 ]

@@ -73,6 +73,27 @@ def main(argv: list[str] | None = None) -> int:
             "and operator@azaion.local (Operator, licensed)"
         )
 
+        # A publisher key for the folder: its public half registered (and given to the loader as
+        # its trusted publishers file), its private half only on the uploader's side.
+        from cryptography.hazmat.primitives.asymmetric import ed25519
+
+        from azaion import releases
+
+        publisher_key = ed25519.Ed25519PrivateKey.generate()
+        server.admin(
+            "POST",
+            "/publishers",
+            json={
+                "name": "demo publisher",
+                "public_key": releases.public_key_pem(publisher_key),
+                "folders": [FOLDER],
+            },
+        )
+        server.admin("PUT", f"/publishers/folders/{FOLDER}", json={"signatures_required": True})
+        trust_file = work / "trusted-publishers.json"
+        trust_file.write_text(server.admin("GET", "/publishers/trust").text)
+        print(f"  registered 'demo publisher' (Ed25519) for {FOLDER}/, which now requires signed releases")
+
         started = time.perf_counter()
         model = demo_model.make_model(args.size_mb)
         size = len(model)
@@ -85,23 +106,32 @@ def main(argv: list[str] | None = None) -> int:
         expected = demo_model.run(onnxruntime.InferenceSession(model))
 
         os.environ["AZAION_CACHE_DIR"] = str(work / "uploader-cache")
+        # Each machine has its own device key store (docs/formats.md, section 4).
+        os.environ["AZAION_DATA_DIR"] = str(work / "uploader-device")
         with azaion.ApiClient(server.url) as uploader:
             uploader.set_credentials_from_dict("uploader@azaion.local", uploader_password)
             started = time.perf_counter()
-            uploader.upload_big_small_resource(model, NAME, FOLDER)
-            step("encrypt, split and publish", size, started)
+            uploader.upload_big_small_resource(model, NAME, FOLDER, signing_key=publisher_key)
+            step("encrypt, split, sign and publish", size, started)
         del model
 
         os.environ["AZAION_CACHE_DIR"] = str(work / "operator-cache")
-        with azaion.ApiClient(server.url) as operator:
+        os.environ["AZAION_DATA_DIR"] = str(work / "operator-device")
+        with azaion.ApiClient(server.url, trusted_publishers=trust_file) as operator:
             started = time.perf_counter()
+            # Logs in with a DPoP proof, enrols this device's keys (POST /devices) and opens
+            # cdn.yaml sealed to them.
             operator.set_credentials_from_dict("operator@azaion.local", operator_password)
+            device = operator.enrol_device()
             print(
-                f"  operator logged in as {operator.user.role.name} in {time.perf_counter() - started:.3f} s"
+                f"  operator logged in as {operator.user.role.name} and enrolled device {device['id']} "
+                f"({device['state']}, key {device['jkt'][:12]}..., {device['store']} key store) "
+                f"in {time.perf_counter() - started:.3f} s"
             )
             started = time.perf_counter()
             cold = operator.load_big_small_resource(NAME, FOLDER)
             step("cold load (big part from the CDN)", len(cold), started)
+            print(f"  verified: {operator.last_release.describe()}")
             cold_ok = hashlib.sha256(cold).hexdigest() == digest
             del cold
             started = time.perf_counter()

@@ -155,3 +155,73 @@ def test_no_password_and_no_terminal_is_a_usage_error(run, make_account):
     account = make_account("Operator")
     done = run("whoami", env={"AZAION_EMAIL": account.email, "AZAION_PASSWORD": ""}, check=False)
     assert done.returncode == 2 and b"AZAION_PASSWORD" in done.stderr
+
+
+def test_signed_push_verify_and_pull_print_who_signed_what(run, live, make_account, tmp_path):
+    """`azaion admin publishers`, `push --sign-key`, `verify`, `pull` (issue 15)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    folder = "signed-cli"
+    key = ed25519.Ed25519PrivateKey.generate()
+    (tmp_path / "key.pem").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    (tmp_path / "pub.pem").write_bytes(
+        key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    admin = make_account("ApiAdmin")
+    run(
+        "admin",
+        "publishers",
+        "add",
+        "cli team",
+        "--key",
+        str(tmp_path / "pub.pem"),
+        "--folder",
+        folder,
+        account=admin,
+    )
+    run("admin", "publishers", "require-signatures", folder, account=admin)
+    run("admin", "publishers", "export", "-o", str(tmp_path / "trust.json"), account=admin)
+    assert folder in json.loads((tmp_path / "trust.json").read_text())["signed_folders"]
+    (tmp_path / "model.onnx").write_bytes(b"weights" * 1000)
+    uploader = make_account("ResourceUploader")
+    refused = run("push", str(tmp_path / "model.onnx"), "--folder", folder, account=uploader, check=False)
+    assert refused.returncode == 6 and b"SIGNATURE_REQUIRED" in refused.stderr
+    pushed = run(
+        "push",
+        str(tmp_path / "model.onnx"),
+        "--folder",
+        folder,
+        "--sign-key",
+        str(tmp_path / "key.pem"),
+        account=uploader,
+    )
+    assert b"signed as version 1" in pushed.stdout
+    operator = make_account("Operator", folders=[folder])
+    env = {"AZAION_TRUSTED_PUBLISHERS": str(tmp_path / "trust.json")}
+    verified = json.loads(
+        run("verify", "model.onnx", "--folder", folder, "--json", account=operator, env=env).stdout
+    )
+    assert (verified["publisher"], verified["version_number"], verified["verified"]) == ("cli team", 1, True)
+    assert verified["sha256"] == hashlib.sha256(b"weights" * 1000).hexdigest()
+    pulled = run(
+        "pull",
+        "model.onnx",
+        "--folder",
+        folder,
+        "-o",
+        str(tmp_path / "out.onnx"),
+        "-y",
+        account=operator,
+        env=env,
+    )
+    assert b"verified: " in pulled.stdout and b"signed by cli team" in pulled.stdout
+    assert (tmp_path / "out.onnx").read_bytes() == b"weights" * 1000
+    unverified = run("verify", "model.onnx", "--folder", folder, account=operator, check=False)
+    assert unverified.returncode == 2 and b"trusted publishers" in unverified.stderr

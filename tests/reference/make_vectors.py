@@ -8,7 +8,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from tests.reference import envelope, resource
+from tests.reference import envelope, release, resource
 
 VECTORS = Path(__file__).resolve().parent.parent / "vectors"
 CDN_YAML = b"""host: http://cdn.example.com:9000
@@ -111,6 +111,44 @@ def resource_vectors() -> list[dict]:
     return vectors
 
 
+def release_vectors() -> list[dict]:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+
+    keys = {
+        "ed25519": ed25519.Ed25519PrivateKey.from_private_bytes(det("release/ed25519", 32)),
+        "ecdsa-p256": ec.derive_private_key(
+            int.from_bytes(det("release/p256", 32), "big") % (2**255), ec.SECP256R1()
+        ),
+    }
+    vectors = []
+    for algorithm, key in keys.items():
+        for folder, name, version, data in [
+            ("models", "detector.onnx", 1, b""),
+            ("models", "detector.onnx", 7, det("release/data", 1000)),
+        ]:
+            statement = release.payload(folder, name, version, data, "2026-12-02T12:00:00Z")
+            private = key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+            vectors.append(
+                {
+                    "algorithm": algorithm,
+                    "private_key": private.decode(),
+                    "public_key": release.public_pem(key),
+                    "key_id": release.key_id(key),
+                    "folder": folder,
+                    "name": name,
+                    "version_number": version,
+                    "signed_at": "2026-12-02T12:00:00Z",
+                    "plaintext": data.hex(),
+                    "payload": statement.decode(),
+                    "bundle": release.bundle(key, statement).decode(),
+                }
+            )
+    return vectors
+
+
 # RFC 9180, appendix A.3.1: DHKEM(P-256, HKDF-SHA256), HKDF-SHA256, AES-128-GCM, base mode,
 # sequence number 0 (the values as printed in the RFC).
 RFC9180_A31 = {
@@ -198,6 +236,7 @@ def claims_ath(token: str) -> str:
 
 def render() -> dict[str, str]:
     return {
+        "release.json": json.dumps({"vectors": release_vectors()}, indent=1) + "\n",
         "device.json": json.dumps(device_vectors(), indent=1) + "\n",
         "envelope.json": json.dumps({"vectors": envelope_vectors()}, indent=1) + "\n",
         "resource.json": json.dumps(

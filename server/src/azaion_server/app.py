@@ -31,6 +31,7 @@ from azaion_server.jwt.keys import NoSigningKey
 from azaion_server.jwt.routes import router as jwt_router
 from azaion_server.licenses.routes import router as licenses_router
 from azaion_server.metrics import install as install_metrics
+from azaion_server.publishers.routes import router as publishers_router
 from azaion_server.resources.cdn import ensure_bucket
 from azaion_server.resources.routes import router as resources_router
 from azaion_server.settings import Settings
@@ -281,6 +282,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         clients_router,
         licenses_router,
         resources_router,
+        publishers_router,
         events_router,
         signing_router,
         audit_router,

@@ -8,6 +8,7 @@ from azaion_server.devices.entities import Device
 from azaion_server.events.entities import Event, EventStream
 from azaion_server.jwt.entities import RevokedToken, SigningKey, UsedProof
 from azaion_server.licenses.entities import ClientLicense, License
+from azaion_server.publishers.entities import FolderPolicy, Publisher
 from azaion_server.resources.entities import Resource, ResourceBlob
 from azaion_server.users.entities import User
 
@@ -21,8 +22,10 @@ __all__ = [
     "Device",
     "Event",
     "EventStream",
+    "FolderPolicy",
     "License",
     "LoginFailure",
+    "Publisher",
     "Resource",
     "ResourceBlob",
     "RevokedToken",

@@ -165,9 +165,29 @@ class BigPartStore:
             code = str(e.response.get("Error", {}).get("Code", ""))
             if code in ("NoSuchUpload", "InvalidPart", "InvalidPartOrder", "EntityTooSmall", "404"):
                 raise BadRequest(f"the upload cannot be completed ({code})") from None
+            # Some stores (moto among them) fail with a 5xx for an upload id they never issued:
+            # ask whether the upload exists before blaming the store.
+            if not self._upload_exists(folder, name, version, upload_id):
+                raise BadRequest("the upload cannot be completed (NoSuchUpload)") from None
             raise _unavailable(e) from None
         except BotoCoreError as e:
             raise _unavailable(e) from None
+
+    def _upload_exists(self, folder: str, name: str, version: str, upload_id: str) -> bool:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self.client().list_parts(
+                Bucket=self._settings.s3_bucket,
+                Key=big_key(folder, name, version),
+                UploadId=upload_id,
+                MaxParts=1,
+            )
+        except ClientError as e:
+            return str(e.response.get("Error", {}).get("Code", "")) not in ("NoSuchUpload", "404")
+        except BotoCoreError:
+            return True
+        return True
 
     def remove_older_versions(self, folder: str, name: str, small: bytes) -> None:
         """Best effort, after a new small part is stored: the big parts no small part refers to."""

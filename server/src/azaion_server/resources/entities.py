@@ -42,6 +42,11 @@ class Resource(Base):
     owner_client_id: Mapped[int | None] = mapped_column(
         ForeignKey("clients.id", ondelete="SET NULL"), nullable=True
     )
+    # Monotonic per folder and name, assigned by the server (1 for the first upload); a signed
+    # release statement names it, so a device can refuse an older version (docs/security.md).
+    version_number: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The current version's release statement (docs/formats.md), when it was signed.
+    statement: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
 
 
 class ResourceBlob(Base):

@@ -6,6 +6,7 @@ it is given (`events.models.EventLog`). Every function takes the services it use
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import logging
@@ -28,6 +29,7 @@ from azaion_server.errors import BadRequest, Forbidden, Internal
 from azaion_server.licenses.models import check_license, get_license
 from azaion_server.licenses.settings import LicenseSettings
 from azaion_server.names import RESERVED_FOLDER, check_name
+from azaion_server.publishers.models import check_release
 from azaion_server.resources.cdn import CDN_FILE, CdnDocuments
 from azaion_server.resources.entities import Resource
 from azaion_server.resources.exceptions import ResourceNotFound
@@ -160,6 +162,7 @@ def list_resources(
 
 
 # Built once: the download path runs it on every request (values are bound per call).
+_LOADED = "azaion.loaded_resource"
 _BY_NAME = select(Resource).where(Resource.folder == bindparam("folder"), Resource.name == bindparam("name"))
 
 
@@ -341,6 +344,7 @@ def _plaintext(
     resource = _find(session, folder, file_name)
     if resource is None or not can_read(caller, resource):
         raise ResourceNotFound()
+    session.info[_LOADED] = resource  # for release_headers, without another query
     small = storage.read(session, resource)
     return small, version_of(small)
 
@@ -377,6 +381,8 @@ def store_upload(
     if category is not None and len(category) > 255:
         raise BadRequest("category is too long")
     draft = _parse_draft(form.fields.get("draft"))
+    statement_text = form.fields.get("statement")
+    statement = statement_text.encode("utf-8") if statement_text else None
     # Two first uploads of one name may race: the loser's INSERT fails on the unique
     # constraint and it goes again as an update.
     for attempt in (1, 2):
@@ -399,6 +405,14 @@ def store_upload(
                 raise Forbidden("this resource belongs to another uploader")
             else:
                 was_published, was_alive = resource.published, resource.alive
+            # Under the row lock: two uploads of one name never get the same number.
+            version_number = (resource.version_number or 0) + 1
+            with session.no_autoflush:  # a new row is not complete yet
+                check_release(
+                    session, folder=folder, name=name, statement=statement, version_number=version_number
+                )
+            resource.version_number = version_number
+            resource.statement = statement
             resource.size = form.buffer.size
             resource.checksum = form.buffer.checksum
             resource.modified = now
@@ -426,6 +440,27 @@ def store_upload(
         log.info("stored %s/%s (%d bytes) as resource %s", folder, name, resource.size, resource.id)
         return resource
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def next_version_number(session: Session, folder: str, name: str) -> int:
+    """The version number the next upload of `folder`/`name` gets (what its statement must name)."""
+    resource = _find(session, folder, name)
+    return 1 if resource is None else resource.version_number + 1
+
+
+def release_headers(session: Session) -> dict[str, str]:
+    """The headers that carry the release statement of what `load_resource` just read.
+
+    The row `load_resource` read is the one whose small part it sealed, so the statement is that
+    version's even when an upload commits in between; none for `cdn.yaml`.
+    """
+    resource = session.info.pop(_LOADED, None)
+    if not isinstance(resource, Resource):
+        return {}
+    headers = {"Azaion-Version-Number": str(resource.version_number)}
+    if resource.statement is not None:
+        headers["Azaion-Release-Statement"] = base64.b64encode(resource.statement).decode("ascii")
+    return headers
 
 
 def set_published(

@@ -17,8 +17,8 @@ from azaion_server.resources.exceptions import MalformedUpload, UploadTooLarge
 from azaion_server.resources.storage import UploadBuffer
 
 FILE_FIELD = b"data"
-TEXT_FIELDS = (b"category", b"draft")
-MAX_FIELD_BYTES = 1024
+# Each text field and the most bytes it may hold; `statement` is a release statement (JSON).
+TEXT_FIELDS = {b"category": 1024, b"draft": 1024, b"statement": 16 * 1024}
 # Part headers, boundaries and the small text fields: what a body may carry beyond the file.
 OVERHEAD_BYTES = 64 * 1024
 
@@ -78,7 +78,7 @@ class _Reader:
     def on_part_data(self, data: bytes, start: int, end: int) -> None:
         if isinstance(self._target, bytearray):
             self._target += data[start:end]
-            if len(self._target) > MAX_FIELD_BYTES:
+            if len(self._target) > TEXT_FIELDS[self._field_name]:
                 raise MalformedUpload("a form field is too long")
         elif self._target is not None:
             self._target.write(data[start:end])

@@ -101,7 +101,9 @@ def get_resource(
     )
     if metrics is not None:
         metrics.issued.labels(caller.kind).inc()
-    return Response(sealed, media_type="application/octet-stream")
+    # The release statement rides in headers, so the body stays the sealed small part alone.
+    headers = models.release_headers(session)
+    return Response(sealed, media_type="application/octet-stream", headers=headers)
 
 
 @dataclass(frozen=True)
@@ -191,8 +193,11 @@ def grant_big_upload(
     403 when another uploader owns the name; the bucket's keys stay on the server.
     """
     check_writable(session, caller, folder, name)
+    next_version = models.next_version_number(session, folder, name)
     session.close()
-    return BigUploadGrant(**big_parts.grant(folder, name, body.version, body.size))
+    return BigUploadGrant(
+        **big_parts.grant(folder, name, body.version, body.size), next_version_number=next_version
+    )
 
 
 @router.post("/{folder}/{name}/big/complete", response_model=Success)

@@ -41,6 +41,8 @@ class ResourceOut(BaseModel):
     uploaded: float
     modified: float
     owner_id: int | None
+    version_number: int
+    signed: bool
 
     @classmethod
     def of(cls, resource: Resource) -> ResourceOut:
@@ -57,6 +59,8 @@ class ResourceOut(BaseModel):
             uploaded=resource.uploaded.timestamp(),
             modified=resource.modified.timestamp(),
             owner_id=resource.owner_id,
+            version_number=resource.version_number,
+            signed=resource.statement is not None,
         )
 
 
@@ -122,7 +126,7 @@ class BigUploadRequest(BaseModel):
     """`POST /resources/{folder}/{name}/big`: which version (the small part's salt, hex) and its size."""
 
     version: str = Field(pattern="^[0-9a-f]{32}$")
-    size: int = Field(ge=0)
+    size: int = Field(ge=0, strict=True)
 
 
 class BigUploadGrant(BaseModel):
@@ -137,6 +141,8 @@ class BigUploadGrant(BaseModel):
     parts: list[str]
     abort_url: str | None = None
     delete_url: str
+    # What a release statement for this upload must name, unless another upload comes first.
+    next_version_number: int = 1
 
 
 class BigUploadComplete(BaseModel):

@@ -1,0 +1,1 @@
+"""Publisher keys per folder, folders that require signatures, and release statements (issue 15)."""
