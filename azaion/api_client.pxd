@@ -8,6 +8,22 @@ from azaion.security cimport EnvelopeKeys
 from azaion.user cimport User
 
 
+cdef class ServerKeys:
+    cdef object root
+    cdef str state_name
+    cdef dict keys
+    cdef long long issued_at
+    cdef str anchor
+
+    @staticmethod
+    cdef ServerKeys load(object root, str api_url, object configured)
+    cdef bint pinned(self)
+    cdef bint knows(self, object kid)
+    cdef int save(self) except -1
+    cdef bint adopt(self, object signed, bint first) except -1
+    cdef object verify(self, str token)
+
+
 cdef class ApiClient:
     cdef readonly Credentials credentials
     cdef readonly User user
@@ -19,6 +35,8 @@ cdef class ApiClient:
     cdef HardwareService hardware
     cdef EnvelopeKeys envelope_keys
     cdef object public_key
+    cdef object configured_jwks
+    cdef ServerKeys server_keys
     cdef tuple timeout
     cdef BigPartCache big_parts
     # Signed releases (azaion/releases.py): whom this device trusts, the highest versions it
@@ -36,6 +54,9 @@ cdef class ApiClient:
     cdef set_credentials(self, Credentials credentials)
     cpdef login(self)
     cdef set_token(self, str token)
+    cdef ServerKeys trusted_keys(self)
+    cdef object signed_jwks(self)
+    cdef object verified_claims(self, str token)
     cdef object request(self, str method, str url, object payload, bint is_stream)
     cdef object send(self, str method, str url, object payload, bint is_stream, bint authenticated)
     cdef bytes load_bytes(self, str filename, str folder)

@@ -13,6 +13,11 @@ from azaion.user import User
 
 _Progress = Callable[[int, int], object]
 
+class ServerKeys:
+    """The server signing keys this client trusts for one API URL (built by ApiClient only)."""
+
+    def __init__(self) -> None: ...
+
 class ApiClient:
     """A client of the Resource API: log in, load split-encrypted resources into memory, publish them.
 
@@ -54,7 +59,9 @@ class ApiClient:
         jwt_public_key: Optional[Union[str, bytes]] = None,
         data_dir: Optional[Union[str, PathLike[str]]] = None,
         trusted_publishers: Optional[Union[str, PathLike[str], TrustedPublishers]] = None,
-    ) -> None: ...
+        jwks: Optional[dict[str, Any]] = None,
+    ) -> None:
+        """``jwks``: the server's JWK Set to trust (else ``AZAION_JWKS_FILE``, else the set first seen)."""
     def __enter__(self) -> ApiClient: ...
     def __exit__(
         self,
@@ -151,6 +158,14 @@ class ApiClient:
         """This account's licence: ``{plan, expires_at, folders}`` (``None`` values when it has none)."""
     def validate_license(self) -> dict[str, Any]:
         """Ask the server whether this account's licence is valid on this device; raises if not."""
+    def admin(
+        self,
+        method: str,
+        path: str,
+        json: Optional[Any] = None,
+        params: Optional[dict[str, Any]] = None,
+    ) -> Any:
+        """One ApiAdmin call of the Resource API (``azaion admin`` uses it); its JSON answer."""
     def events(
         self, last_event_id: Optional[Union[int, str]] = None, *, reconnect: bool = True
     ) -> Iterator[dict[str, Any]]:

@@ -16,6 +16,7 @@ from azaion.errors import (
     BadRequest,
     CacheError,
     CDNError,
+    ConfigurationError,
     DeviceError,
     HardwareMismatch,
     IntegrityError,
@@ -30,9 +31,10 @@ from azaion.errors import (
     ServerError,
     TooLarge,
     TooManyAttempts,
+    UntrustedServerKeys,
 )
 
-from azaion.cache cimport BigPartCache, CacheEntry, StateFile
+from azaion.cache cimport BigPartCache, CacheEntry, StateFile, read_state, write_state
 from azaion.cdn_manager cimport CDNCredentials, CDNManager, big_key
 from azaion.constants cimport DEFAULT_SEGMENT_SIZE
 from azaion.credentials cimport Credentials, MachineCredentials
@@ -194,6 +196,223 @@ cdef raise_for_response(object response):
     raise cls(message, code=code, status=status)
 
 
+# -- the server's signing keys ------------------------------------------------------------------
+# The client pins the JWK Set it was configured with (ApiClient(jwks=...), AZAION_JWKS_FILE) or,
+# without one, the set it first saw (GET /.well-known/jwks.jws), and verifies every token
+# against it. A new set is adopted only from that route's JWS (RFC 7515, General JSON
+# Serialization) when a key it already trusts signed it and its `iat` is later than the pinned
+# one (docs/protocol.md, "Signing keys"). The pin lives in the cache folder, per API URL.
+
+cdef str JWKS_TYPE = "jwk-set+json"
+cdef str FIRST_SEEN = "first-seen"
+
+
+cdef bytes b64url_bytes(object text):
+    import base64
+
+    if not isinstance(text, str) or "=" in text:
+        raise ValueError("not unpadded base64url")
+    return base64.urlsafe_b64decode(text + "=" * ((4 - len(text) % 4) % 4))
+
+
+cdef str b64url_text(bytes data):
+    import base64
+
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+cdef str thumbprint(bytes x):
+    # RFC 7638 (SHA-256) of an Ed25519 JWK: the server's `kid`.
+    import hashlib
+
+    canonical = '{"crv":"Ed25519","kty":"OKP","x":"' + b64url_text(x) + '"}'
+    return b64url_text(hashlib.sha256(canonical.encode("ascii")).digest())
+
+
+cdef dict parse_jwks(object jwks):
+    # kid -> the 32 bytes of each Ed25519 key of a JWK Set; ValueError when malformed, when a
+    # `kid` is not its key's thumbprint, or when it holds no Ed25519 key at all.
+    if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list):
+        raise ValueError("not a JWK Set")
+    keys = {}
+    for jwk in jwks["keys"]:
+        if not isinstance(jwk, dict) or jwk.get("kty") != "OKP" or jwk.get("crv") != "Ed25519":
+            continue
+        x = b64url_bytes(jwk.get("x"))
+        if len(x) != 32 or jwk.get("kid") != thumbprint(x):
+            raise ValueError("a key whose kid is not its thumbprint")
+        keys[jwk["kid"]] = x
+    if not keys:
+        raise ValueError("no Ed25519 key")
+    return keys
+
+
+cdef class ServerKeys:
+    # The signing keys this client trusts for one API URL.
+
+    def __init__(self):
+        raise TypeError("ServerKeys is not supposed to be instantiated from Python")
+
+    def __repr__(self):
+        return f"ServerKeys(kids={sorted(self.keys)!r}, iat={self.issued_at})"
+
+    @staticmethod
+    cdef ServerKeys load(object root, str api_url, object configured):
+        import hashlib
+        import json
+
+        cdef ServerKeys trusted = ServerKeys.__new__(ServerKeys)
+        trusted.root = root
+        trusted.state_name = "jwks-" + hashlib.sha256(api_url.encode("utf-8")).hexdigest()[:32] + ".json"
+        trusted.keys = {}
+        trusted.issued_at = 0
+        trusted.anchor = FIRST_SEEN
+        if configured is not None:
+            try:
+                configured_keys = parse_jwks(configured)
+            except ValueError:
+                configured_keys = None
+            if configured_keys is None:
+                raise ConfigurationError("the configured JWK Set holds no valid Ed25519 key (each kid the key's "
+                                         "RFC 7638 thumbprint); use the server's /.well-known/jwks.json") from None
+            canonical = json.dumps(sorted(configured_keys), separators=(",", ":"))
+            trusted.anchor = hashlib.sha256(canonical.encode("ascii")).hexdigest()
+            trusted.keys = configured_keys
+        try:
+            data = read_state(root, trusted.state_name)
+        except CacheError as e:
+            # No usable cache folder: trust is kept for this process only (loads will say why).
+            log.warning("the trusted server keys cannot be read: %s", e)
+            data = None
+        if data is None:
+            return trusted
+        state = None
+        try:
+            state = json.loads(data)
+            keys = parse_jwks(state)
+            issued_at = state["iat"]
+            anchor = state["anchor"]
+            if type(issued_at) is not int or not isinstance(anchor, str):
+                raise ValueError("malformed")
+        except (ValueError, KeyError, TypeError):
+            state = None
+        if state is None:
+            if configured is not None:
+                return trusted
+            raise UntrustedServerKeys(f"the file of trusted server keys in {root} is damaged; delete "
+                                      f".state/{trusted.state_name} there to trust the server's keys anew, or set "
+                                      "AZAION_JWKS_FILE") from None
+        if anchor == trusted.anchor:  # the pin descends from this configuration (or from first sight)
+            trusted.keys = keys
+            trusted.issued_at = issued_at
+        return trusted
+
+    cdef bint pinned(self):
+        return bool(self.keys)
+
+    cdef bint knows(self, object kid):
+        return isinstance(kid, str) and kid in self.keys
+
+    cdef int save(self) except -1:
+        import json
+
+        jwks = [{"kty": "OKP", "crv": "Ed25519", "x": b64url_text(x), "kid": kid} for kid, x in self.keys.items()]
+        state = {"keys": jwks, "iat": self.issued_at, "anchor": self.anchor}
+        try:
+            write_state(self.root, self.state_name, json.dumps(state, sort_keys=True).encode("utf-8"))
+        except CacheError as e:
+            log.warning("the trusted server keys are kept for this process only: %s", e)
+        return 0
+
+    cdef bint adopt(self, object signed, bint first) except -1:
+        # Adopt the JWK Set of a signed JWKS document when a trusted key signed it (on first
+        # sight: one of its own keys) and it is newer than the pinned one; True when adopted.
+        import json
+
+        from cryptography.exceptions import InvalidSignature
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+        refused = ("the server offered signing keys that no key this client trusts has signed: an impostor, or "
+                   "the keys were replaced past those this client knew; if so, set AZAION_JWKS_FILE to the "
+                   "server's current /.well-known/jwks.json")
+        valid = 0
+        try:
+            payload_text = signed["payload"]
+            payload = json.loads(b64url_bytes(payload_text))
+            offered = parse_jwks(payload)
+            issued_at = payload["iat"]
+            if type(issued_at) is not int:
+                raise ValueError("iat")
+            signers = offered if first else self.keys
+            for entry in signed["signatures"]:
+                protected_text = entry["protected"]
+                header = json.loads(b64url_bytes(protected_text))
+                if header.get("alg") != "EdDSA" or header.get("typ") != JWKS_TYPE:
+                    continue
+                x = signers.get(header.get("kid"))
+                if x is None:
+                    continue
+                try:
+                    Ed25519PublicKey.from_public_bytes(x).verify(
+                        b64url_bytes(entry["signature"]), f"{protected_text}.{payload_text}".encode("ascii"))
+                    valid += 1
+                except InvalidSignature:
+                    pass
+        except (ValueError, KeyError, TypeError, AttributeError):
+            valid = -1
+        if valid <= 0:
+            raise UntrustedServerKeys(refused) from None
+        if not first and issued_at < self.issued_at:
+            return False  # an older (replayed) set: keep ours
+        self.keys = offered
+        self.issued_at = issued_at
+        self.save()
+        log.info("trusting the server's signing keys %s", ", ".join(sorted(offered)))
+        return True
+
+    cdef object verify(self, str token):
+        # The claims of a token signed by a trusted key; InvalidToken / UntrustedServerKeys.
+        import jwt
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+        failure = None
+        kid = None
+        try:
+            kid = jwt.get_unverified_header(token).get("kid")
+        except jwt.PyJWTError as e:
+            failure = type(e).__name__
+        if failure is None and not self.knows(kid):
+            raise UntrustedServerKeys("the server's token is signed by a key this client does not trust, and the "
+                                      "server offered no change of keys signed by one it trusts; if the server's "
+                                      "keys were replaced, set AZAION_JWKS_FILE to its current "
+                                      "/.well-known/jwks.json")
+        if failure is None:
+            try:
+                return jwt.decode(token, Ed25519PublicKey.from_public_bytes(self.keys[kid]), algorithms=["EdDSA"],
+                                  options={"verify_aud": False})
+            except jwt.PyJWTError as e:
+                failure = type(e).__name__
+        raise InvalidToken(f"the server's token could not be verified ({failure}); check the API URL") from None
+
+
+cdef object read_jwks_file(object path):
+    # AZAION_JWKS_FILE's JWK Set, or None when it is not set.
+    import json
+
+    if path is None:
+        return None
+    failure = None
+    try:
+        with open(path, "rb") as f:
+            return json.loads(f.read(1024 * 1024))
+    except OSError as e:
+        failure = e.strerror or type(e).__name__
+    except ValueError:
+        failure = "not JSON"
+    raise ConfigurationError(f"AZAION_JWKS_FILE {path} cannot be read ({failure}); point it at a copy of the "
+                             "server's /.well-known/jwks.json") from None
+
+
 cdef object make_session(str api_url):
     # One session per client: pooled keep-alive connections and one retry policy. Calls that
     # only read (login, resources/get, listings) are retried on network errors and 5xx; an
@@ -233,7 +452,7 @@ cdef object make_session(str api_url):
 cdef class ApiClient:
 
     def __init__(self, str api_url=None, *, cache_dir=None, jwt_public_key=None, data_dir=None,
-                 trusted_publishers=None):
+                 trusted_publishers=None, jwks=None):
         from azaion.releases import TrustedPublishers
 
         self.api_url = constants.api_url(api_url)
@@ -247,6 +466,7 @@ cdef class ApiClient:
         self.release_state = StateFile.new(self.data_dir, constants.RELEASE_STATE)
         self.timeout = constants.timeouts()
         self.public_key = jwt_public_key
+        self.configured_jwks = jwks if jwks is not None else read_jwks_file(constants.jwks_file())
         self.session = make_session(self.api_url)
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -354,6 +574,43 @@ cdef class ApiClient:
         raise ServerError(f"the API answered {response.status_code} with a body that is not JSON; "
                           "is the API URL right?", status=response.status_code) from None
 
+    cdef ServerKeys trusted_keys(self):
+        if self.server_keys is None:
+            self.server_keys = ServerKeys.load(self.cache_dir, self.api_url, self.configured_jwks)
+        return self.server_keys
+
+    cdef object signed_jwks(self):
+        # The server's signed JWKS, or None when it publishes none (a server before signing keys).
+        response = self.send("GET", "/.well-known/jwks.jws", {}, False, False)
+        if response.status_code == 404:
+            return None
+        raise_for_response(response)
+        return self.json_of(response)
+
+    cdef object verified_claims(self, str token):
+        # Pinned keys verify every token; a kid they do not know asks the server for a change of
+        # keys (adopted only when signed by a trusted key). Without any pin and with a server that
+        # publishes no keys, the claims are read unverified, as in the seed.
+        import jwt
+
+        cdef ServerKeys trusted = self.trusted_keys()
+        if not trusted.pinned():
+            signed = self.signed_jwks()
+            if signed is not None:
+                trusted.adopt(signed, True)
+        if not trusted.pinned():
+            return jwt.decode(token, options={"verify_signature": False})
+        kid = None
+        try:
+            kid = jwt.get_unverified_header(token).get("kid")
+        except jwt.PyJWTError:
+            pass
+        if kid is not None and not trusted.knows(kid):
+            signed = self.signed_jwks()
+            if signed is not None:
+                trusted.adopt(signed, False)
+        return trusted.verify(token)
+
     cdef set_token(self, str token):
         import jwt
 
@@ -363,7 +620,7 @@ cdef class ApiClient:
                 claims = jwt.decode(token, self.public_key, algorithms=["RS256", "ES256", "EdDSA"],
                                     options={"verify_aud": False})
             else:
-                claims = jwt.decode(token, options={"verify_signature": False})
+                claims = self.verified_claims(token)
         except jwt.PyJWTError as e:
             failure = type(e).__name__
         if failure is not None:
@@ -831,6 +1088,25 @@ cdef class ApiClient:
         """Ask the server whether this account's licence is valid on this device; raises if not."""
         body = {"hardware": self.hardware_service().hardware_hash}
         return self.json_of(self.request("POST", "/license/validate", {"json": body}, False))
+
+    def admin(self, str method, str path, json=None, params=None):
+        """One ApiAdmin call of the Resource API (``azaion admin`` uses it): ``method``, a ``path``
+        such as ``/users`` or ``/signing-keys/rotate``, a JSON body, query parameters; the JSON answer.
+
+        The server answers an administration call it refuses with a bare 400 (BadRequest), whatever
+        the cause; a caller that is not an ApiAdmin gets PermissionDenied.
+        """
+        method = method.upper()
+        if method not in ("GET", "POST", "PUT", "DELETE"):
+            raise BadRequest(f"method {method!r} is not one of GET, POST, PUT, DELETE")
+        if not path.startswith("/") or path.startswith("//") or "\\" in path or any(ord(c) < 0x21 for c in path):
+            raise BadRequest(f"the path {path!r} must start with one '/' and hold no spaces or control characters")
+        payload = {}
+        if json is not None:
+            payload["json"] = json
+        if params:
+            payload["params"] = {k: str(v) for k, v in params.items() if v is not None}
+        return self.json_of(self.request(method, path, payload, False))
 
     def events(self, last_event_id=None, *, reconnect=True):
         """Follow the server's change events: yields dicts ``{id, type, data}`` as they come.

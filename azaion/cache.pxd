@@ -61,6 +61,8 @@ cdef class CacheEntry:
     cdef int discard_write(self) except -1
 
 
+cdef bytes read_state(object root, str name)
+cdef int write_state(object root, str name, bytes data) except -1
 cdef class StateFile:
     cdef object root
     cdef str name

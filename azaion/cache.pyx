@@ -664,6 +664,66 @@ cdef class CacheEntry:
         return 0
 
 
+# -- small state files -------------------------------------------------------------------------
+# `{root}/.state/{name}`: what the loader remembers besides big parts (the server keys it trusts);
+# read whole, replaced atomically (a unique partial file, then a rename), never followed as a link.
+
+cdef Py_ssize_t MAX_STATE_SIZE = 1024 * 1024
+
+
+cdef bytes read_state(object root, str name):
+    # The file's bytes, or None when it (or the cache) does not exist.
+    cdef Directory top = Directory.open_root(root, False)
+    cdef Directory folder
+    cdef CacheFile f
+    if top is None:
+        return None
+    try:
+        folder = top.child(".state", False)
+    finally:
+        top.close()
+    if folder is None:
+        return None
+    try:
+        f = folder.open_file(name, False, EXISTING)
+    finally:
+        folder.close()
+    if f is None:
+        return None
+    try:
+        size = f.size()
+        if size > MAX_STATE_SIZE:
+            raise cache_error(f.path, "it is larger than a state file can be")
+        data = bytearray(size)
+        if f.read_into(memoryview(data)) != size:
+            raise cache_error(f.path, "it changed while being read")
+        return bytes(data)
+    finally:
+        f.close()
+
+
+cdef int write_state(object root, str name, bytes data) except -1:
+    cdef Directory top = Directory.open_root(root, True)
+    cdef Directory folder
+    cdef CacheFile f
+    try:
+        folder = top.child(".state", True)
+    finally:
+        top.close()
+    partial = f"{name}.{uuid.uuid4().hex}{PARTIAL}"
+    try:
+        f = folder.open_file(partial, True, NEW)
+        try:
+            f.write(data)
+        finally:
+            f.close()
+        folder.rename(partial, name)
+    except BaseException:
+        folder.unlink(partial)
+        raise
+    finally:
+        folder.close()
+    return 0
 cdef class StateFile:
     # A small file at a directory's root, changed read-modify-write under an exclusive lock and
     # replaced atomically: the release state of azaion/releases.py (`{data_dir}/.releases.json`,

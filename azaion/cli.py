@@ -1,4 +1,5 @@
-"""The ``azaion`` command: log in, push and pull models, verify them, list, delete, publish, follow events.
+"""The ``azaion`` command: log in, push and pull models, verify them, list, delete, publish, follow
+events; ``azaion admin ...`` for ApiAdmins (azaion/cli_admin.py).
 
 Configuration comes from flags, then the environment (``AZAION_API_URL``, ``AZAION_EMAIL``,
 ``AZAION_PASSWORD``, ``AZAION_CLIENT_NAME``, ``AZAION_CLIENT_KEY``), then the config file
@@ -493,16 +494,6 @@ def cmd_publishers_require(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_device_commands(admin: Any, common: argparse.ArgumentParser) -> None:
-    """``azaion admin devices ls|approve|revoke`` under the ``admin`` command's subparsers."""
-    p = admin.add_parser("devices", help="enrolled devices: ls, approve, revoke (ApiAdmin)", parents=[common])
-    p.set_defaults(func=cmd_admin_devices)
-    p.add_argument("action", choices=["ls", "approve", "revoke"])
-    p.add_argument("device_id", nargs="?", type=int)
-    p.add_argument("--user-id", type=int)
-    p.add_argument("--client-id", type=int)
-
-
 def add_publisher_commands(admin: Any, common: argparse.ArgumentParser) -> None:
     """``azaion admin publishers ...`` under the ``admin`` command's subparsers."""
     group = admin.add_parser("publishers", help="publisher keys and signed folders (ApiAdmin)")
@@ -692,12 +683,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="the trusted publishers file (default: AZAION_TRUSTED_PUBLISHERS)",
     )
 
-    admin = sub.add_parser("admin", help="administration (ApiAdmin)", description="administration (ApiAdmin)")
-    admin_sub = admin.add_subparsers(dest="admin_command", metavar="GROUP")
-    admin_sub.required = True
-    add_publisher_commands(admin_sub, common)
-    add_device_commands(admin_sub, common)
-
     p = command("ls", cmd_ls, "list resources")
     p.add_argument("--folder")
     p.add_argument("--name", help="regular expression on the name")
@@ -722,6 +707,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--last-event-id", type=int, help="resume after this event id")
     p.add_argument("--count", type=int, help="stop after this many events")
     p.add_argument("--no-reconnect", action="store_true", help="stop when the stream ends")
+
+    from azaion.cli_admin import add_admin
+
+    add_admin(sub, common)
     return parser
 
 

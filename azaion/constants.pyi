@@ -56,6 +56,9 @@ def transfer_concurrency() -> int:
 def hardware_fingerprint_override() -> Optional[str]:
     """A fingerprint string that replaces the collected one (tests, images without stable ids)."""
 
+def jwks_file() -> Optional[Path]:
+    """``AZAION_JWKS_FILE``: a JWK Set to trust from the start; None when unset."""
+
 def data_dir(override: Optional[Union[str, Path]] = None) -> Path:
     """Where the device's key store lives: the argument, ``AZAION_DATA_DIR``, or the user's data directory."""
 

@@ -151,6 +151,13 @@ cpdef object hardware_fingerprint_override():
     return _env("AZAION_HARDWARE_FINGERPRINT")
 
 
+cpdef object jwks_file():
+    """``AZAION_JWKS_FILE``: a JWK Set (the server's ``/.well-known/jwks.json``) to trust from the
+    start, instead of the keys first seen; None when unset."""
+    from pathlib import Path
+
+    chosen = _env("AZAION_JWKS_FILE")
+    return Path(chosen).expanduser() if chosen is not None else None
 cpdef object trusted_publishers_file():
     """The trusted publishers file (``AZAION_TRUSTED_PUBLISHERS``), or None when unset."""
     return _env("AZAION_TRUSTED_PUBLISHERS")

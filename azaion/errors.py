@@ -79,6 +79,14 @@ class InvalidToken(AuthenticationError):
     code = "INVALID_TOKEN"
 
 
+class UntrustedServerKeys(InvalidToken):
+    """The server's token is signed by a key this client does not trust, and no change of keys
+    signed by a key it does trust was offered: an impostor, or keys rotated past what this
+    client knew (configure the server's current JWKS again: docs/client.md)."""
+
+    code = "UNTRUSTED_SERVER_KEYS"
+
+
 class TooManyAttempts(AuthenticationError):
     """Login throttled by the server; ``retry_after`` says how many seconds to wait."""
 
@@ -261,6 +269,7 @@ __all__ = [
     "StatementMismatch",
     "TooLarge",
     "TooManyAttempts",
+    "UntrustedServerKeys",
     "UntrustedPublisher",
     "VersionConflict",
 ]

@@ -100,3 +100,34 @@ def test_python_dash_m_serves_docs(tmp_path) -> None:
     assert not os.path.exists(data_dir)  # --dev cleans up after itself
     assert "dev-admin-password" in output.split("INFO")[0]  # printed once, to the console
     assert output.count("dev-admin-password") == 2  # the curl line and the password line, no log
+
+
+def test_rotate_signing_key_recovers_from_a_changed_secret(
+    monkeypatch: pytest.MonkeyPatch, tmp_path, capsys
+) -> None:
+    from azaion_server.app import create_app
+    from fastapi.testclient import TestClient
+
+    monkeypatch.setenv("AZAION_CLIENT_KEY_SECRET", "k" * 40)
+    monkeypatch.setenv("AZAION_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("AZAION_ARGON2_MEMORY_KIB", "8")
+    monkeypatch.setenv("AZAION_ARGON2_PARALLELISM", "1")
+    monkeypatch.setenv("AZAION_ADMIN_EMAIL", "root@example.com")
+    monkeypatch.setenv("AZAION_ADMIN_PASSWORD", "root-password")
+    monkeypatch.setenv("AZAION_JWT_SECRET", "a" * 40)
+    with TestClient(create_app()) as client:
+        token = client.post("/login", json={"email": "root@example.com", "password": "root-password"}).json()
+        old_kid = client.get("/.well-known/jwks.json").json()["keys"][0]["kid"]
+    monkeypatch.setenv("AZAION_JWT_SECRET", "b" * 40)
+    with pytest.raises(RuntimeError, match="rotate-signing-key"), TestClient(create_app()):
+        pass
+    assert cli.main(["--rotate-signing-key"]) == 0
+    new_kid = capsys.readouterr().out.split()[2]
+    assert new_kid != old_kid
+    with TestClient(create_app()) as client:
+        # The old token still verifies (public keys need no secret) until it expires.
+        headers = {"Authorization": f"Bearer {token['token']}"}
+        assert client.get("/users", headers=headers).status_code == 200
+        assert [k["kid"] for k in client.get("/.well-known/jwks.json").json()["keys"]] == [new_kid, old_kid]
+        audit = client.get("/audit", params={"action": "signing_key.rotated"}, headers=headers).json()
+        assert audit["results"][0]["actor"] == "azaion-server"

@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from azaion_server import __version__
+from azaion_server.audit.routes import router as audit_router
 from azaion_server.clients.routes import auth_router as handshake_router
 from azaion_server.clients.routes import router as clients_router
 from azaion_server.context import AppContext
@@ -26,6 +27,7 @@ from azaion_server.devices.routes import router as devices_router
 from azaion_server.docs.routes import install as install_docs
 from azaion_server.errors import ApiError, Internal, TooLarge
 from azaion_server.events.routes import router as events_router
+from azaion_server.jwt.keys import NoSigningKey
 from azaion_server.jwt.routes import router as jwt_router
 from azaion_server.licenses.routes import router as licenses_router
 from azaion_server.metrics import install as install_metrics
@@ -33,6 +35,7 @@ from azaion_server.publishers.routes import router as publishers_router
 from azaion_server.resources.cdn import ensure_bucket
 from azaion_server.resources.routes import router as resources_router
 from azaion_server.settings import Settings
+from azaion_server.signing.routes import router as signing_router
 from azaion_server.users.models import bootstrap_admin
 from azaion_server.users.routes import auth_router as login_router
 from azaion_server.users.routes import router as users_router
@@ -211,9 +214,18 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 def startup(context: AppContext) -> None:
-    """Migrate the database, create the first ApiAdmin, create the bucket when missing."""
+    """Migrate the database, check (or make) the signing key, create the first ApiAdmin and the
+    bucket when missing."""
     settings = context.settings
     migrate(context.engine)
+    with context.sessions() as session:
+        try:
+            context.tokens.keys.ensure(session)
+        except NoSigningKey:
+            raise RuntimeError(
+                "the current signing key does not open under AZAION_JWT_SECRET: set the secret it "
+                "was sealed under, or make a new key with `azaion-server --rotate-signing-key`"
+            ) from None
     admin = settings.users
     if admin.admin_email and admin.admin_password:
         with context.sessions() as session:
@@ -272,6 +284,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         resources_router,
         publishers_router,
         events_router,
+        signing_router,
+        audit_router,
         devices_router,
     )
     for router in routers:

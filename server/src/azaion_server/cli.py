@@ -84,10 +84,40 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="development: SQLite in a temporary directory, an S3 emulator, a generated admin",
     )
+    parser.add_argument(
+        "--rotate-signing-key",
+        action="store_true",
+        help="make a fresh signing key current (sealed under AZAION_JWT_SECRET), print its kid and exit; "
+        "the previous key stays published until its tokens expire",
+    )
     args = parser.parse_args(argv)
     if not 1 <= args.workers <= 64:
         parser.error("--workers must be between 1 and 64")
     return args
+
+
+def rotate_signing_key(settings: Any) -> int:
+    """`--rotate-signing-key`: on the database of `settings`, without starting the server.
+
+    Also the way out when AZAION_JWT_SECRET changed and the current key no longer opens.
+    """
+    from azaion_server.audit import models as audit
+    from azaion_server.db import make_engine, make_sessionmaker, migrate
+    from azaion_server.jwt.models import TokenService
+
+    engine = make_engine(settings.database_url)
+    try:
+        migrate(engine)
+        sessions = make_sessionmaker(engine)
+        tokens = TokenService(settings.jwt, settings.clients.client_session_max_seconds, sessions=sessions)
+        with sessions() as session:
+            key = tokens.keys.rotate(session)
+            audit.record(session, audit.KEY_ROTATED, actor="azaion-server", detail=key.kid)
+            session.commit()
+    finally:
+        engine.dispose()
+    print(f"signing key {key.kid} is now current")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -115,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"azaion-server: invalid settings\n{_settings_error(e)}", file=sys.stderr)
             return 2
         configure_logging(settings.server)
+        if args.rotate_signing_key:
+            return rotate_signing_key(settings)
         # moto's embedded web server logs every S3 request at INFO: noise in a dev console.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         url = f"http://{args.host}:{args.port}"

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from azaion_server.audit.models import AuditLog
 from azaion_server.auth.models import CallerDirectory, PasswordCheck, PasswordService, Throttle
 from azaion_server.caller_state import prefetch
 from azaion_server.clients.keys import KeyVault
@@ -22,6 +23,7 @@ from azaion_server.db import make_engine, make_sessionmaker
 from azaion_server.devices.models import check_bound_device
 from azaion_server.events.hub import EventHub
 from azaion_server.events.models import PENDING, EventLog
+from azaion_server.jwt.keys import KeyRing
 from azaion_server.jwt.models import TokenService
 from azaion_server.metrics import Metrics
 from azaion_server.prefetched import READER
@@ -33,7 +35,7 @@ from azaion_server.resources.smallparts import CachedStorage
 from azaion_server.resources.storage import DatabaseStorage, FileStorage, Storage
 from azaion_server.settings import Settings
 from azaion_server.users.models import find_user
-from azaion_server.vocabulary import ChangeLog
+from azaion_server.vocabulary import AuditTrail, ChangeLog
 
 
 @dataclass
@@ -94,7 +96,7 @@ class AppContext:
         event.listen(sessions, "after_soft_rollback", forget_events)
         assert settings.clients.client_key_secret is not None  # the settings validator guarantees it
         key_vault = KeyVault(settings.clients.client_key_secret.get_secret_value())
-        tokens = TokenService(settings.jwt, settings.clients.client_session_max_seconds)
+        tokens = TokenService(settings.jwt, settings.clients.client_session_max_seconds, sessions=sessions)
         throttle = Throttle(settings.auth)
         passwords = PasswordService(settings.auth)
         metrics = None
@@ -131,6 +133,7 @@ class AppContext:
             {
                 sessionmaker: self.sessions,
                 TokenService: self.tokens,
+                KeyRing: self.tokens.keys,
                 PasswordService: self.passwords,
                 Throttle: self.throttle,
                 PasswordCheck: self.password_check,
@@ -143,6 +146,7 @@ class AppContext:
                 EventHub: self.events,
                 CallerDirectory: self.callers,
                 ChangeLog: self.changes,
+                AuditTrail: AuditLog(),
             }
         )
         if self.metrics is not None:

@@ -15,7 +15,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
-from azaion_server.vocabulary import ChangeLog
+from azaion_server.vocabulary import AuditTrail, ChangeLog
 
 T = TypeVar("T")
 
@@ -67,3 +67,5 @@ ClientAddress = Annotated[str | None, Depends(client_address)]
 
 # Where users, clients and resources record their changes (`events.models.EventLog`).
 Changes = Annotated[ChangeLog, Depends(provide(ChangeLog))]
+# Where packages below the audit package record audit rows (`audit.models.AuditLog`).
+Audit = Annotated[AuditTrail, Depends(provide(AuditTrail))]

@@ -132,3 +132,11 @@ class ChangeLog(Protocol):
 
     def resource_changed(self, session: Session, change: ResourceChange) -> None:
         """Record a change of a resource."""
+
+
+class AuditTrail(Protocol):
+    """Adds audit rows to the caller's transaction (`audit.models.AuditLog`), for the packages
+    below the audit package (the token routes' logout)."""
+
+    def record(self, session: Session, action: str, caller: Caller | None = None, **fields: Any) -> None:
+        """Add one audit row (`audit.models.record`)."""

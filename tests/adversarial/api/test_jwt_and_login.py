@@ -86,6 +86,29 @@ def test_forged_tokens_are_401(live, make_account, forge):
     assert answer.json()["code"] == "UNAUTHORIZED"
 
 
+@pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")
+def test_tokens_forged_against_the_published_keys_are_401(live, make_account):
+    # The attacker reads the JWKS: a key of its own under the server's kid, and the classic
+    # algorithm confusion (HMAC keyed with the public key) both fail.
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    account = make_account("Operator")
+    jwks = live.http.get(f"{live.url}/.well-known/jwks.json", timeout=10).json()
+    kid, x = jwks["keys"][0]["kid"], jwks["keys"][0]["x"]
+    claims = claims_for(account)
+    forgeries = [
+        jwt.encode(claims, Ed25519PrivateKey.generate(), algorithm="EdDSA", headers={"kid": kid}),
+        jwt.encode(claims, Ed25519PrivateKey.generate(), algorithm="EdDSA"),
+        jwt.encode(claims, x, algorithm="HS256", headers={"kid": kid}),
+        jwt.encode(claims, base64.urlsafe_b64decode(x + "="), algorithm="HS256", headers={"kid": kid}),
+        jwt.encode(claims, live.env["AZAION_JWT_SECRET"], algorithm="HS256", headers={"kid": kid}),
+    ]
+    for token in forgeries:
+        answer = call(live, token)
+        assert answer.status_code == 401 and answer.json()["code"] == "UNAUTHORIZED"
+    assert call(live, live.login(account.email, account.password)).status_code == 200
+
+
 def test_tampered_payload_is_401(live, make_account):
     account = make_account("Operator")
     header, payload, signature = live.login(account.email, account.password).split(".")

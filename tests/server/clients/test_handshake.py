@@ -69,6 +69,7 @@ def test_the_seed_flow_step_by_step(api) -> None:
         "plan": None,
         "expires_at": None,
         "folders": None,
+        "offline_hours": None,
         "max_devices": None,
     }
 

@@ -33,7 +33,13 @@ def test_create_answers_the_key_once(api, clean_db) -> None:
         "created_at",
         "license",
     }
-    assert listed[0]["license"] == {"plan": None, "expires_at": None, "folders": None, "max_devices": None}
+    assert listed[0]["license"] == {
+        "plan": None,
+        "expires_at": None,
+        "folders": None,
+        "offline_hours": None,
+        "max_devices": None,
+    }
     assert (listed[0]["enabled"], listed[0]["hardware_bound"]) == (True, False)
     # At rest the key is sealed: neither it nor its base64 is in the row.
     with clean_db.connect() as connection:
@@ -112,6 +118,7 @@ def test_licence_hardware_and_listing(api) -> None:
         "plan": "fleet",
         "expires_at": "2040-01-01T00:00:00Z",
         "folders": ["maps", "models"],
+        "offline_hours": 0,
         "max_devices": 1,
     }
     assert api.client.get("/license/info", headers=drone.headers).json()["folders"] == ["maps", "models"]

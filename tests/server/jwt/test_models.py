@@ -1,4 +1,4 @@
-"""Token checks: signature, expiry, audience, issuer, required claims, algorithm."""
+"""Token checks: signature, key id, expiry, audience, issuer, required claims, algorithm, rotation."""
 
 from __future__ import annotations
 
@@ -7,16 +7,35 @@ import importlib
 
 import jwt as pyjwt
 import pytest
+from azaion_server.db import make_sessionmaker
 from azaion_server.jwt.exceptions import InvalidToken
+from azaion_server.jwt.keys import ROTATION_GRACE
 from azaion_server.jwt.models import REQUIRED_CLAIMS, TokenService
 from azaion_server.jwt.settings import JwtSettings
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 SECRET = "k" * 40
 
 
+def _service(engine, **changes) -> TokenService:
+    ttl = changes.pop("client_ttl_seconds", None)
+    sessions = make_sessionmaker(engine)
+    tokens = TokenService(JwtSettings(jwt_secret=SECRET, jwt_ttl_seconds=600), ttl, sessions=sessions)
+    with sessions() as session:
+        tokens.keys.ensure(session)
+    return tokens
+
+
 @pytest.fixture
-def tokens() -> TokenService:
-    return TokenService(JwtSettings(jwt_secret=SECRET, jwt_ttl_seconds=600))
+def tokens(clean_db) -> TokenService:
+    return _service(clean_db)
+
+
+def _sign(tokens: TokenService, claims: dict, *, key=None, kid=None, algorithm: str = "EdDSA") -> str:
+    """A token signed as the server would (its current key) unless told otherwise."""
+    current_kid, current = tokens.keys.signer()
+    headers = {} if kid is False else {"kid": kid or current_kid}
+    return pyjwt.encode(claims, key or current, algorithm=algorithm, headers=headers)
 
 
 def _claims(**changes: object) -> dict:
@@ -49,27 +68,93 @@ def test_round_trip(tokens: TokenService) -> None:
     assert set(REQUIRED_CLAIMS) <= set(pyjwt.decode(token, options={"verify_signature": False}))
     assert tokens.decode(tokens.issue(user_id=7, email="a@b.c", role="Operator")).jti != claims.jti
     assert SECRET not in repr(tokens)
+    header = pyjwt.get_unverified_header(token)
+    assert header["alg"] == "EdDSA" and header["kid"] == tokens.keys.signer()[0]
+
+
+def test_a_token_signed_by_an_unknown_key_is_refused(tokens: TokenService) -> None:
+    stranger = Ed25519PrivateKey.generate()
+    for kid in (None, "unknown-kid", False):  # the real kid, another one, none at all
+        with pytest.raises(InvalidToken):
+            tokens.decode(_sign(tokens, _claims(), key=stranger, kid=kid))
+    with pytest.raises(InvalidToken):  # the real key without a kid
+        tokens.decode(_sign(tokens, _claims(), kid=False))
+    assert tokens.decode(_sign(tokens, _claims())).nameid == "7"
 
 
 @pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")
+def test_hs256_with_the_old_secret_is_refused(tokens: TokenService) -> None:
+    # The secret now only seals the signing keys: a token HMAC'd with it is a forgery.
+    kid = tokens.keys.signer()[0]
+    for secret in (SECRET, kid):
+        token = pyjwt.encode(_claims(), secret, algorithm="HS256", headers={"kid": kid})
+        with pytest.raises(InvalidToken):
+            tokens.decode(token)
+
+
+def test_rotation_keeps_old_tokens_valid_until_they_expire(tokens: TokenService, clean_db) -> None:
+    old_kid = tokens.keys.signer()[0]
+    old_token = tokens.issue(user_id=7, email="a@b.c", role="Operator")
+    with make_sessionmaker(clean_db)() as session:
+        new = tokens.keys.rotate(session)
+    assert new.kid != old_kid and tokens.keys.signer()[0] == new.kid
+    assert tokens.decode(old_token).nameid == "7"  # signed before the rotation, not expired
+    fresh = tokens.issue(user_id=7, email="a@b.c", role="Operator")
+    assert pyjwt.get_unverified_header(fresh)["kid"] == new.kid
+    assert tokens.decode(fresh).nameid == "7"
+    # Another instance (its own key ring on the same database) sees both at once.
+    other = _service(clean_db)
+    assert other.decode(old_token).nameid == "7" and other.decode(fresh).nameid == "7"
+    published = {k.kid for k in other.keys.published()}
+    assert published == {old_kid, new.kid}
+
+
+def test_a_retired_key_mints_nothing_new(tokens: TokenService, clean_db) -> None:
+    # Someone who stole the old private key signs a token dated after the rotation.
+    old_kid, old_private = tokens.keys.signer()
+    with make_sessionmaker(clean_db)() as session:
+        tokens.keys.rotate(session)
+    later = int((dt.datetime.now(dt.timezone.utc) + ROTATION_GRACE).timestamp()) + 5
+    claims = _claims(iat=later, exp=later + 300)
+    with pytest.raises(InvalidToken):
+        tokens.decode(_sign(tokens, claims, key=old_private, kid=old_kid))
+
+
+def test_a_retired_key_leaves_once_its_tokens_expired(tokens: TokenService, clean_db) -> None:
+    from azaion_server.jwt.entities import SigningKey
+    from sqlalchemy import update
+
+    old_kid, old_private = tokens.keys.signer()
+    with make_sessionmaker(clean_db)() as session:
+        tokens.keys.rotate(session)
+        past = dt.datetime.now(dt.timezone.utc) - tokens.keys.retention - dt.timedelta(seconds=1)
+        session.execute(update(SigningKey).where(SigningKey.kid == old_kid).values(retired_at=past))
+        session.commit()
+    tokens.keys.forget()
+    assert old_kid not in {k.kid for k in tokens.keys.published()}
+    issued = int(past.timestamp()) - 10
+    with pytest.raises(InvalidToken):
+        tokens.decode(_sign(tokens, _claims(iat=issued, exp=issued + 600), key=old_private, kid=old_kid))
+
+
 @pytest.mark.parametrize(
     ("secret", "claims", "algorithm"),
     [
-        ("w" * 40, _claims(), "HS256"),  # another key
-        (SECRET, _claims(exp=1000, iat=500), "HS256"),  # expired
-        (SECRET, _claims(aud="someone-else"), "HS256"),
-        (SECRET, _claims(iss="someone-else"), "HS256"),
-        (SECRET, _claims(jti=None), "HS256"),
-        (SECRET, _claims(role=None), "HS256"),
-        (SECRET, _claims(nameid=None), "HS256"),
-        (SECRET, _claims(nameid="not-a-number"), "HS256"),
-        (SECRET, _claims(nameid="99999999999999999999"), "HS256"),
-        (SECRET, _claims(nameid="0"), "HS256"),
-        (SECRET, _claims(nameid="client:x"), "HS256"),
-        (SECRET, _claims(nameid="client:0"), "HS256"),
-        (SECRET, _claims(nameid="client:"), "HS256"),
-        (SECRET, _claims(nameid="user:7"), "HS256"),
-        (SECRET, _claims(), "HS512"),  # an algorithm the server does not accept
+        ("another", _claims(), "EdDSA"),  # another key, under the real kid
+        (SECRET, _claims(exp=1000, iat=500), "EdDSA"),  # expired
+        (SECRET, _claims(aud="someone-else"), "EdDSA"),
+        (SECRET, _claims(iss="someone-else"), "EdDSA"),
+        (SECRET, _claims(jti=None), "EdDSA"),
+        (SECRET, _claims(role=None), "EdDSA"),
+        (SECRET, _claims(nameid=None), "EdDSA"),
+        (SECRET, _claims(nameid="not-a-number"), "EdDSA"),
+        (SECRET, _claims(nameid="99999999999999999999"), "EdDSA"),
+        (SECRET, _claims(nameid="0"), "EdDSA"),
+        (SECRET, _claims(nameid="client:x"), "EdDSA"),
+        (SECRET, _claims(nameid="client:0"), "EdDSA"),
+        (SECRET, _claims(nameid="client:"), "EdDSA"),
+        (SECRET, _claims(nameid="user:7"), "EdDSA"),
+        ("hmac", _claims(), "HS512"),  # an algorithm the server does not accept
     ],
     ids=[
         "signature",
@@ -89,8 +174,10 @@ def test_round_trip(tokens: TokenService) -> None:
         "alg",
     ],
 )
+@pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")
 def test_rejected(tokens: TokenService, secret: str, claims: dict, algorithm: str) -> None:
-    token = pyjwt.encode(claims, secret, algorithm=algorithm)
+    key = {"another": Ed25519PrivateKey.generate(), "hmac": SECRET}.get(secret)
+    token = _sign(tokens, claims, key=key, algorithm=algorithm)
     with pytest.raises(InvalidToken):
         tokens.decode(token)
 
@@ -123,23 +210,20 @@ def test_a_lifetime_longer_than_configured_is_refused(tokens: TokenService, chan
     offsets = {"now+30y": THIRTY_YEARS, "now+601": 601, "now+10": 10, "now+5": 5}
     claims = _claims(**{name: now + offsets[value] for name, value in changes.items()})
     with pytest.raises(InvalidToken):
-        tokens.decode(pyjwt.encode(claims, SECRET, algorithm="HS256"))
+        tokens.decode(_sign(tokens, claims))
 
 
 def test_the_configured_lifetime_itself_is_accepted(tokens: TokenService) -> None:
     now = int(dt.datetime.now(dt.timezone.utc).timestamp())
-    assert (
-        tokens.decode(pyjwt.encode(_claims(iat=now, exp=now + 600), SECRET, algorithm="HS256")).exp
-        == now + 600
-    )
+    assert tokens.decode(_sign(tokens, _claims(iat=now, exp=now + 600))).exp == now + 600
 
 
-def test_machine_client_tokens_have_their_own_cap() -> None:
-    tokens = TokenService(JwtSettings(jwt_secret=SECRET, jwt_ttl_seconds=600), client_ttl_seconds=7200)
+def test_machine_client_tokens_have_their_own_cap(clean_db) -> None:
+    tokens = _service(clean_db, client_ttl_seconds=7200)
     now = int(dt.datetime.now(dt.timezone.utc).timestamp())
     client = _claims(nameid="client:3", iat=now, exp=now + 7200)
-    assert tokens.decode(pyjwt.encode(client, SECRET, algorithm="HS256")).kind == "client"
+    assert tokens.decode(_sign(tokens, client)).kind == "client"
     with pytest.raises(InvalidToken):  # a user's token is held to the users' lifetime
-        tokens.decode(pyjwt.encode(_claims(iat=now, exp=now + 7200), SECRET, algorithm="HS256"))
+        tokens.decode(_sign(tokens, _claims(iat=now, exp=now + 7200)))
     with pytest.raises(InvalidToken):
-        tokens.decode(pyjwt.encode({**client, "exp": now + 7201}, SECRET, algorithm="HS256"))
+        tokens.decode(_sign(tokens, {**client, "exp": now + 7201}))

@@ -46,10 +46,26 @@ def test_missing_or_malformed_authorization(client) -> None:
         assert response.json()["code"] == "UNAUTHORIZED"
 
 
-def test_token_signed_by_another_server_is_refused(api, make_client) -> None:
-    other = make_client(jwt_secret="another-secret-" + "y" * 40)
-    response = other.get("/license/info", headers=api.admin)
-    assert response.status_code == 401
+def test_token_signed_by_another_server_is_refused(api, tmp_path, make_settings) -> None:
+    # Another server: its own database, so its own signing keys.
+    from azaion_server.app import create_app
+    from fastapi.testclient import TestClient
+
+    settings = make_settings(database_url=f"sqlite:///{tmp_path / 'other.db'}")
+    with TestClient(create_app(settings)) as other:
+        foreign = other.post("/login", json={"email": "admin@example.com", "password": "admin-password"})
+        assert foreign.status_code == 200
+        assert other.get("/license/info", headers=api.admin).status_code == 401
+    assert api.client.get("/license/info", headers=bearer(foreign.json()["token"])).status_code == 401
+
+
+def test_a_server_whose_secret_changed_refuses_to_start(api, make_client) -> None:
+    # The signing keys do not open under another AZAION_JWT_SECRET: it says so instead of
+    # signing with nothing (or silently making keys the other instances do not expect).
+    import pytest
+
+    with pytest.raises(RuntimeError, match="AZAION_JWT_SECRET"):
+        make_client(jwt_secret="another-secret-" + "y" * 40)
 
 
 def test_token_with_unknown_role_is_forbidden_everywhere(api) -> None:
@@ -58,12 +74,12 @@ def test_token_with_unknown_role_is_forbidden_everywhere(api) -> None:
     assert response.status_code == 403 and response.json()["code"] == "FORBIDDEN"
 
 
-def test_a_thirty_year_token_signed_with_the_real_secret_is_refused(api) -> None:
-    from tests.server.conftest import FAST_SETTINGS
-
+def test_a_thirty_year_token_signed_with_the_real_key_is_refused(api) -> None:
+    tokens = api.client.app.state.context.tokens
+    kid, private = tokens.keys.signer()
     real = pyjwt.decode(api.admin["Authorization"].split()[1], options={"verify_signature": False})
     forged = pyjwt.encode(
-        {**real, "exp": real["iat"] + 30 * 365 * 24 * 3600}, FAST_SETTINGS["jwt_secret"], algorithm="HS256"
+        {**real, "exp": real["iat"] + 30 * 365 * 24 * 3600}, private, algorithm="EdDSA", headers={"kid": kid}
     )
     response = api.client.get("/license/info", headers=bearer(forged))
     assert response.status_code == 401 and response.json()["code"] == "UNAUTHORIZED"

@@ -13,7 +13,13 @@ def test_info_without_licence(api) -> None:
     person = api.user("Operator")
     response = api.client.get("/license/info", headers=person.headers)
     assert response.status_code == 200
-    assert response.json() == {"plan": None, "expires_at": None, "folders": None, "max_devices": None}
+    assert response.json() == {
+        "plan": None,
+        "expires_at": None,
+        "folders": None,
+        "offline_hours": None,
+        "max_devices": None,
+    }
 
 
 def test_validate_and_info(api) -> None:
@@ -26,6 +32,7 @@ def test_validate_and_info(api) -> None:
         "plan": "pro",
         "expires_at": "2040-01-01T00:00:00Z",
         "folders": ["maps", "models"],
+        "offline_hours": 0,
     }
     assert api.client.get("/license/info", headers=person.headers).json()["plan"] == "pro"
 

@@ -27,7 +27,13 @@ def test_create_and_list(api) -> None:
         "email": "new.user@example.com",
         "role": "Validator",
         "hardware_bound": False,
-        "license": {"plan": None, "expires_at": None, "folders": None, "max_devices": None},
+        "license": {
+            "plan": None,
+            "expires_at": None,
+            "folders": None,
+            "offline_hours": None,
+            "max_devices": None,
+        },
     }
 
 
@@ -127,12 +133,31 @@ def test_set_license_route(api) -> None:
         "plan": "pro",
         "expires_at": "2031-05-06T07:08:09Z",
         "folders": ["a", "b"],
+        "offline_hours": 0,  # the default: never offline
         "max_devices": 1,
     }
-    # Replacing it.
-    api.set_license(person, ["c"], expires_at="2032-01-01T00:00:00+02:00", plan="basic")
+    # Replacing it, with offline use.
+    response = api.client.put(
+        f"/users/{person.id}/license",
+        json={
+            "plan": "basic",
+            "expires_at": "2032-01-01T00:00:00+02:00",
+            "folders": ["c"],
+            "offline_hours": 72,
+        },
+        headers=api.admin,
+    )
+    assert response.status_code == 200
     info = api.client.get("/license/info", headers=person.headers).json()
-    assert info == {"plan": "basic", "expires_at": "2031-12-31T22:00:00Z", "folders": ["c"], "max_devices": 1}
+    assert info == {
+        "plan": "basic",
+        "expires_at": "2031-12-31T22:00:00Z",
+        "folders": ["c"],
+        "offline_hours": 72,
+        "max_devices": 1,
+    }
+    validate = api.client.post("/license/validate", json={"hardware": HW1}, headers=person.headers)
+    assert validate.json()["offline_hours"] == 72
 
 
 @pytest.mark.parametrize(
@@ -142,6 +167,9 @@ def test_set_license_route(api) -> None:
         {"plan": "", "expires_at": "2031-01-01T00:00:00Z", "folders": []},
         {"plan": "pro", "expires_at": "2031-01-01T00:00:00Z", "folders": ["../etc"]},
         {"plan": "pro", "folders": []},
+        {"plan": "pro", "expires_at": "2031-01-01T00:00:00Z", "offline_hours": -1},
+        {"plan": "pro", "expires_at": "2031-01-01T00:00:00Z", "offline_hours": 366 * 24 + 1},
+        {"plan": "pro", "expires_at": "2031-01-01T00:00:00Z", "offline_hours": "forever"},
     ],
 )
 def test_set_license_errors_are_opaque(api, body: dict) -> None:

@@ -26,6 +26,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from azaion_server.audit import models as audit
 from azaion_server.auth.models import Attempt, Throttle
 from azaion_server.clients.entities import AuthChallenge, Client
 from azaion_server.clients.exceptions import ClientNameTaken, ClientNotFound, HandshakeFailed
@@ -232,6 +233,7 @@ class Handshake:
         if not hmac.compare_digest(answer, expected_answer(key, challenge.text, challenge.iv)):
             raise self._fail(session, name, address, "wrong answer")
         self._throttle.clear(session, Attempt("client", name, address))
+        audit.record(session, audit.LOGIN, client, address=address)
         session.commit()
         granted = min(duration, self._max_session)
         token = self._tokens.sign(

@@ -1,13 +1,13 @@
-"""The `revoked_tokens` table: tokens logged out before they expire."""
+"""The `revoked_tokens` table (tokens logged out before they expire) and `signing_keys`."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import String
+from sqlalchemy import LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from azaion_server.db import Base, UTCDateTime
+from azaion_server.db import Base, UTCDateTime, utcnow
 
 
 class RevokedToken(Base):
@@ -17,6 +17,22 @@ class RevokedToken(Base):
 
     jti: Mapped[str] = mapped_column(String(64), primary_key=True)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class SigningKey(Base):
+    """One Ed25519 signing key of the server (`jwt/keys.py`): the public half in the clear, the
+    private half sealed under AZAION_JWT_SECRET; current while `retired_at` is null."""
+
+    __tablename__ = "signing_keys"
+
+    kid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    sealed_private: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    retired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True, index=True)
+
+    def __repr__(self) -> str:
+        return f"SigningKey(kid={self.kid!r}, retired_at={self.retired_at!r})"
 
 
 class UsedProof(Base):

@@ -4,36 +4,45 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Any
 
 import jwt as pyjwt
 from pydantic import ValidationError
 from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from azaion_server.db import utcnow
 from azaion_server.jwt.dpop import ProofRequest, check_proof
 from azaion_server.jwt.entities import RevokedToken
 from azaion_server.jwt.exceptions import InvalidProof, InvalidToken
+from azaion_server.jwt.keys import ALGORITHM, ROTATION_GRACE, KeyRing
 from azaion_server.jwt.schemas import TokenClaims
 from azaion_server.jwt.settings import JwtSettings
 from azaion_server.prefetched import MISSING, read_ahead, recall
 
-ALGORITHM = "HS256"
 REQUIRED_CLAIMS = ("nameid", "unique_name", "role", "exp", "iat", "iss", "aud", "jti")
 
 
 class TokenService:
-    """Signs tokens with AZAION_JWT_SECRET and checks signature, expiry, audience, issuer and lifetime.
+    """Signs tokens with the current signing key (EdDSA, RFC 8037, `kid` in the header) and
+    checks signature, `kid`, expiry, audience, issuer and lifetime.
 
     The lifetime `exp - iat` is at most what this server grants (AZAION_JWT_TTL_SECONDS for
     users, `client_ttl_seconds`, AZAION_CLIENT_SESSION_MAX_SECONDS, for machine clients): a
-    token signed with the real secret but a 30-year `exp` (an insider, a leaked secret) is
-    refused like a forged one.
+    token signed with a real key but a 30-year `exp` (an insider, a leaked key) is refused like
+    a forged one. A token signed by a retired key is accepted only when it was issued before the
+    key was retired (`jwt/keys.py`): a leaked old key mints nothing new.
     """
 
-    def __init__(self, settings: JwtSettings, client_ttl_seconds: int | None = None) -> None:
+    def __init__(
+        self,
+        settings: JwtSettings,
+        client_ttl_seconds: int | None = None,
+        *,
+        keys: KeyRing | None = None,
+        sessions: sessionmaker[Any] | None = None,
+    ) -> None:
         assert settings.jwt_secret is not None  # the settings validator guarantees it
-        self._secret = settings.jwt_secret.get_secret_value()
         self._issuer = settings.jwt_issuer
         self._audience = settings.jwt_audience
         self.ttl = dt.timedelta(seconds=settings.jwt_ttl_seconds)
@@ -42,6 +51,11 @@ class TokenService:
             "user": settings.jwt_ttl_seconds,
             "client": settings.jwt_ttl_seconds if client_ttl_seconds is None else client_ttl_seconds,
         }
+        if keys is None:
+            assert sessions is not None, "a TokenService needs its keys or the sessions to load them"
+            retention = dt.timedelta(seconds=max(self._max_lifetime.values())) + ROTATION_GRACE
+            keys = KeyRing(sessions, settings.jwt_secret.get_secret_value(), retention)
+        self.keys = keys
 
     def __repr__(self) -> str:
         return f"TokenService(issuer={self._issuer!r}, audience={self._audience!r})"
@@ -86,14 +100,22 @@ class TokenService:
         }
         if jkt is not None:
             claims["cnf"] = {"jkt": jkt}
-        return pyjwt.encode(claims, self._secret, algorithm=ALGORITHM)
+        kid, private = self.keys.signer()
+        return pyjwt.encode(claims, private, algorithm=ALGORITHM, headers={"kid": kid})
 
     def decode(self, token: str) -> TokenClaims:
         """The verified claims of `token`, or InvalidToken; never says what was wrong."""
         try:
+            header = pyjwt.get_unverified_header(token)
+            kid = header.get("kid")
+            if header.get("alg") != ALGORITHM or not isinstance(kid, str):
+                raise ValueError("not an EdDSA token with a kid")
+            key = self.keys.verifier(kid)
+            if key is None:
+                raise ValueError("signed by a key this server does not publish")
             payload = pyjwt.decode(
                 token,
-                self._secret,
+                key.public,
                 algorithms=[ALGORITHM],
                 audience=self._audience,
                 issuer=self._issuer,
@@ -103,6 +125,8 @@ class TokenService:
             claims.subject_id  # noqa: B018 - a nameid without a valid id is a malformed token
             if not 0 < claims.exp - claims.iat <= self._max_lifetime[claims.kind]:
                 raise ValueError("lifetime longer than this server grants")
+            if not key.signed_before_retirement(claims.iat):
+                raise ValueError("issued by a key after it was retired")
         except (pyjwt.PyJWTError, ValidationError, ValueError) as e:
             raise InvalidToken() from e
         return claims

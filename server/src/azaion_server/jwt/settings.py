@@ -1,4 +1,4 @@
-"""Token settings: the signing secret, issuer, audience and lifetime (AZAION_JWT_*)."""
+"""Token settings: the secret sealing the signing keys, issuer, audience and lifetime (AZAION_JWT_*)."""
 
 from __future__ import annotations
 
@@ -7,14 +7,15 @@ import secrets
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-# Values that appear in examples and templates: a server signing with one of them would accept
-# tokens forged by anyone who read the same example.
+# Values that appear in examples and templates: signing keys sealed under one of them would open
+# for anyone who read the same example and a dump of the database.
 KNOWN_DEFAULTS = frozenset({"", "changethis", "changeme", "change-me", "secret", "jwt-secret"})
 MIN_SECRET_LENGTH = 32
 
 
 class JwtSettings(BaseSettings):
-    """HS256 signing and checking of the tokens `POST /login` hands out."""
+    """The tokens `POST /login` hands out: issuer, audience, lifetime, and the secret the server's
+    signing keys are sealed under (`jwt/keys.py`)."""
 
     model_config = SettingsConfigDict(env_prefix="AZAION_", extra="ignore")
 
@@ -36,6 +37,6 @@ class JwtSettings(BaseSettings):
                 f"AZAION_JWT_SECRET must be set to a random string of at least "
                 f"{MIN_SECRET_LENGTH} characters (not a default) outside --dev"
             )
-        # Development only: a fresh secret per process, so dev tokens die with the server.
+        # Development only: a fresh secret per process (the --dev database dies with it too).
         self.jwt_secret = SecretStr(secrets.token_urlsafe(48))
         return self

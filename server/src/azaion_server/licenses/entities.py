@@ -11,11 +11,14 @@ from azaion_server.db import Base, UTCDateTime, utcnow
 
 
 class LicenseTerms:
-    """A plan, an expiry and the folders its holder may read (the columns both tables share)."""
+    """A plan, an expiry, the folders its holder may read and how long it may work offline (the
+    columns both tables share)."""
 
     plan: Mapped[str] = mapped_column(String(64))
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     folders: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Hours a device may load offline under a lease; 0: never offline.
+    offline_hours: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     max_devices: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 

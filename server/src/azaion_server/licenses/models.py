@@ -38,6 +38,7 @@ def set_license(session: Session, caller: Caller, update: LicenseUpdate) -> AnyL
     licence.plan = update.plan
     licence.expires_at = update.expires_at
     licence.folders = list(update.folders)
+    licence.offline_hours = update.offline_hours
     licence.max_devices = update.max_devices
     session.commit()
     return licence
@@ -51,6 +52,7 @@ def info(licence: AnyLicense | None) -> LicenseInfo:
         plan=licence.plan,
         expires_at=licence.expires_at,
         folders=licence.folders,
+        offline_hours=licence.offline_hours,
         max_devices=licence.max_devices,
     )
 

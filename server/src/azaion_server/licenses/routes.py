@@ -23,7 +23,12 @@ def validate(
     """
     check_hardware(caller, body.hardware)
     current = models.check_license(licence, settings)
-    return ValidateResponse(plan=current.plan, expires_at=current.expires_at, folders=current.folders)
+    return ValidateResponse(
+        plan=current.plan,
+        expires_at=current.expires_at,
+        folders=current.folders,
+        offline_hours=current.offline_hours,
+    )
 
 
 @router.get("/info", response_model=LicenseInfo)

@@ -9,6 +9,8 @@ from pydantic import BaseModel, Field, field_validator
 from azaion_server.names import is_valid_name
 
 HARDWARE_PATTERN = r"^[0-9a-f]{64}$"
+# A year: a lease never outlives its licence anyway, and a longer offline window defeats revocation.
+MAX_OFFLINE_HOURS = 366 * 24
 
 
 class LicenseUpdate(BaseModel):
@@ -17,6 +19,7 @@ class LicenseUpdate(BaseModel):
     plan: str = Field(min_length=1, max_length=64)
     expires_at: dt.datetime
     folders: list[str] = Field(default_factory=list, max_length=1000)
+    offline_hours: int = Field(default=0, ge=0, le=MAX_OFFLINE_HOURS)
     # Devices the holder may enrol (docs/protocol.md, `POST /devices`).
     max_devices: int = Field(default=1, ge=0, le=10000)
 
@@ -49,6 +52,7 @@ class LicenseInfo(BaseModel):
     plan: str | None = None
     expires_at: dt.datetime | None = None
     folders: list[str] | None = None
+    offline_hours: int | None = None
     max_devices: int | None = None
 
 
@@ -65,3 +69,4 @@ class ValidateResponse(BaseModel):
     plan: str
     expires_at: dt.datetime
     folders: list[str]
+    offline_hours: int = 0

@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, and_, bindparam, or_, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from azaion_server.audit import models as audit
 from azaion_server.auth.models import Attempt, PasswordCheck, bind_hardware
 from azaion_server.clients.entities import Client
 from azaion_server.clients.keys import KeyVault, SealedKeyError
@@ -266,9 +267,11 @@ def load_resource(
     if jkt is not None:
         device = active_device(session, caller, jkt)
         plaintext, version = _plaintext(session, caller, storage, cdn, licences, folder, file_name)
-        return sealing.seal(
+        sealed = sealing.seal(
             device.sealing_key, plaintext, folder=folder, name=file_name, version=version, device_id=device.id
         )
+        _audit_issued(session, caller, address, folder, file_name, version, str(device.id))
+        return sealed
     if not legacy:
         raise DeviceRequired()
     keys = envelope_keys(
@@ -283,8 +286,34 @@ def load_resource(
         address=address,
     )
     bind_hardware(session, caller, hardware)
-    plaintext, _version = _plaintext(session, caller, storage, cdn, licences, folder, file_name)
-    return seal(keys, plaintext)
+    plaintext, version = _plaintext(session, caller, storage, cdn, licences, folder, file_name)
+    sealed = seal(keys, plaintext)
+    _audit_issued(session, caller, address, folder, file_name, version, None)
+    return sealed
+
+
+def _audit_issued(
+    session: Session,
+    caller: Caller,
+    address: str | None,
+    folder: str,
+    name: str,
+    version: str,
+    device: str | None,
+) -> None:
+    """The audit row of a small part issued online (committed here, with nothing else)."""
+    audit.record(
+        session,
+        audit.SMALL_PART,
+        caller,
+        address=address,
+        device=device,
+        folder=folder,
+        name=name,
+        version=version,
+        mode=audit.ONLINE,
+    )
+    session.commit()
 
 
 def version_of(small: bytes) -> str:

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from azaion_server.audit import models as audit
 from azaion_server.auth.models import Attempt, PasswordCheck, PasswordService
 from azaion_server.jwt.models import TokenService
 from azaion_server.licenses.entities import License
@@ -52,6 +53,7 @@ def login(
     user = check.check(session, Attempt("email", email, address), found, password)
     if check.passwords.needs_rehash(user.password_hash):
         user.password_hash = check.passwords.hash(password)
+    audit.record(session, audit.LOGIN, user, address=address)
     session.commit()
     return tokens.issue(user_id=user.id, email=user.email, role=user.role, jkt=jkt)
 

@@ -1,0 +1,1 @@
+"""The signing module: publishing the server's signing keys, and rotating them (ApiAdmin)."""
