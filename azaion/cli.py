@@ -645,12 +645,26 @@ def build_parser() -> argparse.ArgumentParser:
     command("license", cmd_license, "show this account's licence")
 
     command("devices", cmd_devices, "enrol this device (once) and show its id, state and key thumbprint")
-    p = command("admin", cmd_admin_devices, "administration: 'admin devices ls|approve|revoke' (ApiAdmins)")
-    p.add_argument("area", choices=["devices"])
+    # `azaion admin GROUP ...`: one subcommand group per area (devices, publishers).
+    admin = sub.add_parser(
+        "admin",
+        help="administration (ApiAdmins): devices, publishers",
+        description="administration (ApiAdmins)",
+    )
+    admin_sub = admin.add_subparsers(dest="admin_command", metavar="GROUP")
+    admin_sub.required = True
+    p = admin_sub.add_parser(
+        "devices",
+        help="devices: ls|approve|revoke",
+        description="devices: ls|approve|revoke",
+        parents=[common],
+    )
+    p.set_defaults(func=cmd_admin_devices)
     p.add_argument("action", choices=["ls", "approve", "revoke"])
     p.add_argument("device_id", nargs="?", type=int)
     p.add_argument("--user-id", type=int)
     p.add_argument("--client-id", type=int)
+    add_publisher_commands(admin_sub, common)
 
     p = command("push", cmd_push, "encrypt, split and publish a file")
     p.add_argument("file")
@@ -687,11 +701,6 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="the trusted publishers file (default: AZAION_TRUSTED_PUBLISHERS)",
     )
-
-    admin = sub.add_parser("admin", help="administration (ApiAdmin)", description="administration (ApiAdmin)")
-    admin_sub = admin.add_subparsers(dest="admin_command", metavar="GROUP")
-    admin_sub.required = True
-    add_publisher_commands(admin_sub, common)
 
     p = command("ls", cmd_ls, "list resources")
     p.add_argument("--folder")
