@@ -8,6 +8,8 @@ export PYTHONDONTWRITEBYTECODE := 1
 .PHONY: venv compile debug run packages test test-client test-server test-aarch64 wheel bench lint format clean
 
 $(STAMP): requirements-dev.txt server/pyproject.toml pyproject.toml
+	# tpm2-pytss (requirements-dev.txt) builds against libtss2-dev: the Debian packages come first.
+	build_tools/debian_packages.sh $(DEBIAN_PACKAGES)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements-dev.txt
@@ -33,6 +35,8 @@ run: compile
 # Debian packages the tests use, installed when missing (build_tools/debian_packages.sh).
 # Chromium: the browser tests of /docs and /redoc (tests/server/docs).
 DEBIAN_PACKAGES += chromium
+# A software TPM 2.0 and its libraries: the TPM key store of the device keys (tests/e2e/test_tpm.py).
+DEBIAN_PACKAGES += swtpm swtpm-tools tpm2-tools libtss2-dev
 # QEMU user mode: make test-aarch64 runs Debian's arm64 CPython (downloaded by
 # build_tools/aarch64_device.py into build/aarch64/, never installed) on this x86-64 machine.
 DEBIAN_PACKAGES += qemu-user-static

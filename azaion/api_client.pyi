@@ -40,6 +40,12 @@ class ApiClient:
     @property
     def cache_dir(self) -> Path:
         """Where the big parts are cached."""
+    @property
+    def last_release(self) -> Optional[Release]:
+        """Who signed the resource the last load returned, when trusted publishers are configured."""
+    @property
+    def data_dir(self) -> Path:
+        """Where the device's key store lives (``AZAION_DATA_DIR`` or the user's data directory)."""
     def __init__(
         self,
         api_url: Optional[str] = None,
@@ -47,11 +53,8 @@ class ApiClient:
         cache_dir: Optional[Union[str, PathLike[str]]] = None,
         jwt_public_key: Optional[Union[str, bytes]] = None,
         data_dir: Optional[Union[str, PathLike[str]]] = None,
-        trusted_publishers: Optional[Union[TrustedPublishers, dict[str, Any], str, PathLike[str]]] = None,
+        trusted_publishers: Optional[Union[str, PathLike[str], TrustedPublishers]] = None,
     ) -> None: ...
-    @property
-    def last_release(self) -> Optional[Release]:
-        """The release the last ``load_big_small_resource`` verified (who signed which version), or None."""
     def __enter__(self) -> ApiClient: ...
     def __exit__(
         self,
@@ -59,8 +62,9 @@ class ApiClient:
     ) -> Literal[False]: ...
     def close(self) -> None:
         """Close the HTTP session and forget the session token."""
-    def set_credentials_from_dict(self, email: str, password: str) -> None:
-        """Log in as a user: email and password; reads ``cdn.yaml`` now, so a wrong password fails here.
+    def set_credentials_from_dict(self, email: str, password: str, load_cdn: bool = True) -> None:
+        """Log in as a user: email and password; reads ``cdn.yaml`` now (unless ``load_cdn`` is
+        false), so a wrong password fails here; the device enrols itself on that first contact.
 
         Raises :class:`~azaion.errors.AuthenticationError` for refused credentials,
         :class:`~azaion.errors.NetworkError` when the API cannot be reached.
@@ -95,14 +99,40 @@ class ApiClient:
         category: Optional[str] = None,
         draft: bool = False,
         signing_key: Any = None,
-    ) -> Optional[dict[str, Any]]:
+    ) -> None:
         """Encrypt ``resource``, split it, and publish it as ``folder/resource_name``.
 
+        ``signing_key`` (a publisher's private key, PEM or key object) signs a release statement
+        over the plaintext that the server stores with the version (docs/formats.md, section 3).
+
         The big part goes to the CDN through URLs the server signs, the small part to the API.
-        ``draft=True`` keeps it unpublished. Needs the ResourceUploader role. ``signing_key`` (an
-        ECDSA P-256 or Ed25519 private key, PEM bytes or a PEM file's path) adds a release
-        statement for the version number the server assigns (docs/formats.md, section 6).
+        ``draft=True`` keeps it unpublished. Needs the ResourceUploader role.
         """
+    def enrol_device(self) -> dict[str, Any]:
+        """Enrol this device (or find it again): the server's view ``{id, state, jkt, ...}``.
+
+        A pending device (``AZAION_DEVICE_ENROLMENT=approval``) is answered, not raised.
+        """
+    def list_devices(
+        self, user_id: Optional[int] = None, client_id: Optional[int] = None
+    ) -> list[dict[str, Any]]:
+        """Devices of every account, or of one user or machine client (ApiAdmins)."""
+    def approve_device(self, device_id: int) -> dict[str, Any]:
+        """Activate a pending device (ApiAdmins)."""
+    def revoke_device(self, device_id: int) -> dict[str, Any]:
+        """Revoke a device (ApiAdmins any, others their own): refused from its next request on."""
+    def register_publisher(self, name: str, public_key: Any, folders: list[str]) -> dict[str, Any]:
+        """Register a publisher's public key (PEM, or a key object) for ``folders``; ApiAdmin only."""
+    def list_publishers(self) -> list[dict[str, Any]]:
+        """Every registered publisher: ``{name, key_id, algorithm, public_key, folders, revoked}``."""
+    def set_publisher_folders(self, key_id: str, folders: list[str]) -> dict[str, Any]:
+        """Replace the folders a publisher key may sign for; ApiAdmin only."""
+    def revoke_publisher(self, key_id: str) -> dict[str, Any]:
+        """Revoke a publisher key on the server; devices stop trusting it with a new trust file."""
+    def set_folder_policy(self, folder: str, signatures_required: bool) -> dict[str, Any]:
+        """Require (or stop requiring) signed releases for uploads to ``folder``; ApiAdmin only."""
+    def trust_document(self) -> dict[str, Any]:
+        """The trusted publishers document for devices (the file ``AZAION_TRUSTED_PUBLISHERS`` names)."""
     def list_resources(self, **filters: Any) -> list[dict[str, Any]]:
         """Resources this account may read, newest first, as dicts (see docs/protocol.md).
 
@@ -130,15 +160,3 @@ class ApiClient:
         with backoff and resumes after the last event it yielded, so none is lost. With
         ``reconnect=False`` the iterator ends when the stream does.
         """
-    def register_publisher(self, name: str, public_key: Any, folders: list[str]) -> dict[str, Any]:
-        """Register a publisher's public key (PEM, or a key object) for ``folders``; ApiAdmin only."""
-    def list_publishers(self) -> list[dict[str, Any]]:
-        """Every registered publisher: ``{name, key_id, algorithm, public_key, folders, revoked}``."""
-    def set_publisher_folders(self, key_id: str, folders: list[str]) -> dict[str, Any]:
-        """Replace the folders a publisher key may sign for; ApiAdmin only."""
-    def revoke_publisher(self, key_id: str) -> dict[str, Any]:
-        """Revoke a publisher key on the server; devices stop trusting it with a new trust file."""
-    def set_folder_policy(self, folder: str, signatures_required: bool) -> dict[str, Any]:
-        """Require (or stop requiring) signed releases for uploads to ``folder``; ApiAdmin only."""
-    def trust_document(self) -> dict[str, Any]:
-        """The trusted publishers document for devices (for the file AZAION_TRUSTED_PUBLISHERS names)."""

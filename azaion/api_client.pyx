@@ -496,8 +496,12 @@ cdef class ApiClient:
             import hashlib
 
             account = hashlib.sha256(self.credentials.identity()).hexdigest()[:32]
-            self.device = DeviceKeys.load_or_create(self.data_dir / f"device-{account}.key",
-                                                    self.hardware_service().hardware_hash)
+            tcti = constants.tpm_tcti()
+            if tcti is not None:
+                self.device = DeviceKeys.in_tpm(tcti, account.encode("ascii"))
+            else:
+                self.device = DeviceKeys.load_or_create(self.data_dir / f"device-{account}.key",
+                                                        self.hardware_service().hardware_hash)
         return self.device
 
     cdef long enrolled_device(self) except -1:

@@ -35,7 +35,7 @@ class SegmentReceiver:
         """The next segment received (and appended to the partial file), or None at the end."""
 
 class StateFile:
-    """A small state file at a directory's root, rewritten atomically under a lock (internal)."""
+    """A state file at the cache's root, changed under a lock (internal; made only inside the client)."""
 
     def __init__(self) -> None:
         """Raises TypeError: made inside the client only."""

@@ -56,5 +56,14 @@ def transfer_concurrency() -> int:
 def hardware_fingerprint_override() -> Optional[str]:
     """A fingerprint string that replaces the collected one (tests, images without stable ids)."""
 
+def data_dir(override: Optional[Union[str, Path]] = None) -> Path:
+    """Where the device's key store lives: the argument, ``AZAION_DATA_DIR``, or the user's data directory."""
+
+def legacy_envelope() -> bool:
+    """``AZAION_LEGACY_ENVELOPE=true``: speak the seed's v1 envelope to a server that still serves it."""
+
 def trusted_publishers_file() -> Optional[str]:
     """The trusted publishers file (``AZAION_TRUSTED_PUBLISHERS``), or None when unset."""
+
+def tpm_tcti() -> Optional[str]:
+    """The TPM for the device keys: ``AZAION_TPM_TCTI``, else ``/dev/tpmrm0`` with tpm2-pytss, else None."""

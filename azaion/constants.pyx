@@ -171,6 +171,21 @@ cpdef object data_dir(object override=None):
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
 
 
+cpdef object tpm_tcti():
+    """The TPM to keep the device keys in: ``AZAION_TPM_TCTI`` (a TCTI, e.g. ``swtpm:port=2321`` or
+    ``device:/dev/tpmrm0``); else ``/dev/tpmrm0`` when it exists and tpm2-pytss is installed
+    (``azaion[tpm]``); else None, and the keys live in the software key store."""
+    value = _env("AZAION_TPM_TCTI")
+    if value is not None:
+        return value.strip()
+    if os.path.exists("/dev/tpmrm0"):
+        import importlib.util
+
+        if importlib.util.find_spec("tpm2_pytss") is not None:
+            return "device:/dev/tpmrm0"
+    return None
+
+
 cpdef bint legacy_envelope():
     """``AZAION_LEGACY_ENVELOPE=true``: speak the seed's v1 envelope (password and hardware hash,
     no device key) to a server that still serves it."""

@@ -8,16 +8,23 @@ cdef class DeviceKeys:
     cdef object signing_key   # ec.EllipticCurvePrivateKey (ES256 proofs)
     cdef object sealing_key   # ec.EllipticCurvePrivateKey (HPKE recipient)
     cdef readonly str jkt     # RFC 7638 thumbprint of the signing key
-    cdef readonly str store   # "software"
+    cdef readonly str store   # "software" or "tpm"
+    cdef object tpm           # tpm2_pytss.ESAPI, for a TPM store
+    cdef object tpm_signing   # ESYS_TR of the signing key inside the TPM
+    cdef object tpm_sealing   # ESYS_TR of the sealing key inside the TPM
     cdef readonly object path
     cdef dict signing_jwk
     cdef dict sealing_jwk
 
     @staticmethod
     cdef DeviceKeys load_or_create(object path, str hardware)
+    @staticmethod
+    cdef DeviceKeys in_tpm(str tcti, bytes account)
+    cdef bytes sign_input(self, bytes data)
     cdef str proof(self, str method, str url, str token)
     cdef dict enrol_body(self, str hardware)
     cdef tuple open_sealed(self, object sealed, str folder, str name, long device_id)
+    cdef bytes open_in_tpm(self, bytes body, bytes info)
 
 
 cdef str device_b64url(bytes data)

@@ -4,6 +4,8 @@
 # every request. Without a TPM both live in a key file in the user's data directory, mode 0600,
 # encrypted with AES-256-GCM under a key derived from the hardware fingerprint
 # (docs/formats.md, section 4).
+cimport cython
+
 import hashlib
 import json
 import os
@@ -28,6 +30,13 @@ cdef str device_b64url(bytes data):
     import base64
 
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+cdef bytes device_b64url_decode(str text):
+    import base64
+
+    # Not `-len(text) % 4`: the module is built with cdivision, where that remainder is negative.
+    return base64.urlsafe_b64decode(text + "=" * ((4 - len(text) % 4) % 4))
 
 
 cdef inline bytes device_lp(bytes data):
@@ -103,6 +112,68 @@ cdef tuple open_key_file(bytes data, str hardware):
     return keys[0], keys[1]
 
 
+cdef bytes hpke_labeled_extract(bytes suite_id, bytes salt, bytes label, bytes ikm):
+    import hmac
+
+    return hmac.new(salt or bytes(32), b"HPKE-v1" + suite_id + label + ikm, hashlib.sha256).digest()
+
+
+cdef bytes hpke_labeled_expand(bytes suite_id, bytes prk, bytes label, bytes info, int length):
+    import hmac
+
+    labeled = struct.pack(">H", length) + b"HPKE-v1" + suite_id + label + info
+    out = b""
+    block = b""
+    counter = 1
+    while len(out) < length:
+        block = hmac.new(prk, block + labeled + bytes([counter]), hashlib.sha256).digest()
+        out += block
+        counter += 1
+    return out[:length]
+
+
+cdef bytes hpke_open_with_dh(bytes dh, bytes enc, bytes pk_rm, bytes info, bytes ciphertext):
+    # RFC 9180 (base mode, DHKEM(P-256, HKDF-SHA256), HKDF-SHA256, AES-256-GCM) after the ECDH,
+    # which the TPM did: ExtractAndExpand, KeySchedule, then the first message's AEAD open.
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    kem_id = b"KEM\x00\x10"
+    eae_prk = hpke_labeled_extract(kem_id, b"", b"eae_prk", dh)
+    shared = hpke_labeled_expand(kem_id, eae_prk, b"shared_secret", enc + pk_rm, 32)
+    suite_id = b"HPKE\x00\x10\x00\x01\x00\x02"
+    context = (b"\x00" + hpke_labeled_extract(suite_id, b"", b"psk_id_hash", b"")
+               + hpke_labeled_extract(suite_id, b"", b"info_hash", info))
+    secret = hpke_labeled_extract(suite_id, shared, b"secret", b"")
+    key = hpke_labeled_expand(suite_id, secret, b"key", context, 32)
+    nonce = hpke_labeled_expand(suite_id, secret, b"base_nonce", context, 12)
+    return AESGCM(key).decrypt(nonce, ciphertext, b"")
+
+
+cdef object tpm_template(str kind, bytes account):
+    from tpm2_pytss import TPM2B_ECC_PARAMETER, TPM2B_PUBLIC
+
+    if kind == "sign":
+        template = TPM2B_PUBLIC.parse("ecc256:ecdsa-sha256",
+                                      objectAttributes="userwithauth|sign|fixedtpm|fixedparent|sensitivedataorigin")
+    else:
+        template = TPM2B_PUBLIC.parse("ecc256:ecdh-sha256",
+                                      objectAttributes="userwithauth|decrypt|fixedtpm|fixedparent|sensitivedataorigin")
+    # A primary key is derived from the owner seed and its template: the account and the role
+    # in `unique` make the same TPM give the same two keys to the same account, every start,
+    # with nothing on disk.
+    template.publicArea.unique.ecc.x = TPM2B_ECC_PARAMETER(hashlib.sha256(b"azaion " + kind.encode() + account).digest())
+    return template
+
+
+cdef dict tpm_public_jwk(object public):
+    ecc = public.publicArea.unique.ecc
+    return {"kty": "EC", "crv": "P-256", "x": device_b64url(bytes(ecc.x).rjust(32, b"\x00")),
+            "y": device_b64url(bytes(ecc.y).rjust(32, b"\x00"))}
+
+
+# No tp_traverse: gc.get_referents would hand out the private key objects, whose
+# private_bytes() exports them (tests/e2e/test_device_memory.py). The class holds no cycles.
+@cython.no_gc
 cdef class DeviceKeys:
 
     def __init__(self):
@@ -163,20 +234,72 @@ cdef class DeviceKeys:
         keys.jkt = jwk_thumbprint(keys.signing_jwk)
         return keys
 
-    cdef str proof(self, str method, str url, str token):
-        # RFC 9449 section 4.2: a JWS (ES256) of htm, htu, iat, jti and, with a token, ath.
+    @staticmethod
+    cdef DeviceKeys in_tpm(str tcti, bytes account):
+        # The keys are created inside the TPM and never leave it (fixedtpm, fixedparent,
+        # sensitivedataorigin); only the public halves come out.
+        cdef DeviceKeys keys = DeviceKeys.__new__(DeviceKeys)
+        try:
+            from tpm2_pytss import ESAPI, ESYS_TR, TPM2B_SENSITIVE_CREATE, TCTILdr
+        except ImportError:
+            raise DeviceError("AZAION_TPM_TCTI names a TPM but tpm2-pytss is not installed; pip install "
+                              "'azaion[tpm]'", code="DEVICE_KEY_STORE") from None
+        name, _, config = tcti.partition(":")
+        failure = None
+        try:
+            keys.tpm = ESAPI(TCTILdr(name, config) if config else TCTILdr(name))
+            keys.tpm_signing, signing_public = keys.tpm.create_primary(
+                TPM2B_SENSITIVE_CREATE(), tpm_template("sign", account), ESYS_TR.OWNER)[:2]
+            keys.tpm_sealing, sealing_public = keys.tpm.create_primary(
+                TPM2B_SENSITIVE_CREATE(), tpm_template("seal", account), ESYS_TR.OWNER)[:2]
+        except Exception as e:  # tpm2-pytss raises TSS2_Exception and others
+            failure = type(e).__name__
+        if failure is not None:
+            raise DeviceError(f"the TPM ({tcti}) could not make the device keys ({failure}); check AZAION_TPM_TCTI",
+                              code="DEVICE_KEY_STORE") from None
+        keys.store = "tpm"
+        keys.path = None
+        keys.signing_jwk = tpm_public_jwk(signing_public)
+        keys.sealing_jwk = tpm_public_jwk(sealing_public)
+        keys.jkt = jwk_thumbprint(keys.signing_jwk)
+        return keys
+
+    def __dealloc__(self):
+        if self.tpm is not None:
+            try:
+                self.tpm.flush_context(self.tpm_signing)
+                self.tpm.flush_context(self.tpm_sealing)
+                self.tpm.close()
+            except Exception:
+                pass
+
+    cdef bytes sign_input(self, bytes data):
+        # ES256 over `data`: r || s, 32 bytes each.
         from cryptography.hazmat.primitives import hashes
         from cryptography.hazmat.primitives.asymmetric import ec
         from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
+        if self.tpm is None:
+            r, s = decode_dss_signature(self.signing_key.sign(data, ec.ECDSA(hashes.SHA256())))
+            return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+        from tpm2_pytss import TPM2_ALG, TPM2_RH, TPM2_ST, TPM2B_DIGEST, TPMT_SIG_SCHEME, TPMT_TK_HASHCHECK
+
+        scheme = TPMT_SIG_SCHEME(scheme=TPM2_ALG.ECDSA)
+        scheme.details.ecdsa.hashAlg = TPM2_ALG.SHA256
+        signature = self.tpm.sign(self.tpm_signing, TPM2B_DIGEST(hashlib.sha256(data).digest()), scheme,
+                                  TPMT_TK_HASHCHECK(tag=TPM2_ST.HASHCHECK, hierarchy=TPM2_RH.NULL))
+        ecdsa = signature.signature.ecdsa
+        return bytes(ecdsa.signatureR).rjust(32, b"\x00") + bytes(ecdsa.signatureS).rjust(32, b"\x00")
+
+    cdef str proof(self, str method, str url, str token):
+        # RFC 9449 section 4.2: a JWS (ES256) of htm, htu, iat, jti and, with a token, ath.
         header = {"typ": "dpop+jwt", "alg": "ES256", "jwk": self.signing_jwk}
         claims = {"htm": method, "htu": url, "iat": int(time.time()), "jti": uuid.uuid4().hex}
         if token is not None:
             claims["ath"] = device_b64url(hashlib.sha256(token.encode("ascii")).digest())
         compact = lambda value: device_b64url(json.dumps(value, separators=(",", ":")).encode("utf-8"))
         signing_input = f"{compact(header)}.{compact(claims)}"
-        r, s = decode_dss_signature(self.signing_key.sign(signing_input.encode("ascii"), ec.ECDSA(hashes.SHA256())))
-        return f"{signing_input}.{device_b64url(r.to_bytes(32, 'big') + s.to_bytes(32, 'big'))}"
+        return f"{signing_input}.{device_b64url(self.sign_input(signing_input.encode('ascii')))}"
 
     cdef dict enrol_body(self, str hardware):
         return {"signing_key": dict(self.signing_jwk), "sealing_key": dict(self.sealing_jwk), "hardware": hardware}
@@ -196,11 +319,38 @@ cdef class DeviceKeys:
             version = data[2:2 + n].decode("ascii")
         except UnicodeDecodeError:
             raise IntegrityError("the sealed answer names no version") from None
+        info = hpke_info(folder, name, version, device_id)
+        body = data[2 + n:]
+        if self.tpm is not None:
+            return self.open_in_tpm(body, info), version
         suite = hpke.Suite(hpke.KEM.P256, hpke.KDF.HKDF_SHA256, hpke.AEAD.AES_256_GCM)
         try:
-            return suite.decrypt(data[2 + n:], self.sealing_key,
-                                 info=hpke_info(folder, name, version, device_id)), version
+            return suite.decrypt(body, self.sealing_key, info=info), version
         except InvalidTag:
             pass
         raise IntegrityError("the sealed answer does not open with this device's key (tampered, or sealed to "
                              "another device)")
+
+    cdef bytes open_in_tpm(self, bytes body, bytes info):
+        # The ECDH step of DHKEM inside the TPM (TPM2_ECDH_ZGen), the rest of RFC 9180 here.
+        from cryptography.exceptions import InvalidTag
+        from tpm2_pytss import TPM2B_ECC_PARAMETER, TPM2B_ECC_POINT, TPMS_ECC_POINT
+
+        enc = body[:65]
+        point = TPM2B_ECC_POINT(TPMS_ECC_POINT(x=TPM2B_ECC_PARAMETER(enc[1:33]), y=TPM2B_ECC_PARAMETER(enc[33:65])))
+        failure = False
+        plaintext = None
+        try:
+            # bytes() of the TPM2B itself: its `.buffer` is a view that outlives nothing.
+            shared_point = self.tpm.ecdh_zgen(self.tpm_sealing, point)
+            dh = bytes(shared_point.point.x).rjust(32, b"\x00")
+            pk_rm = (b"\x04" + device_b64url_decode(self.sealing_jwk["x"]) + device_b64url_decode(self.sealing_jwk["y"]))
+            plaintext = hpke_open_with_dh(dh, enc, pk_rm, info, body[65:])
+        except InvalidTag:
+            failure = True
+        except Exception:  # a point the TPM refuses (not on the curve)
+            failure = True
+        if failure:
+            raise IntegrityError("the sealed answer does not open with this device's key (tampered, or sealed to "
+                                 "another device)")
+        return plaintext

@@ -44,6 +44,9 @@ ROOT = HERE.parent
 CACHE = ROOT / "build" / "aarch64"
 # CPython on Debian arm64: the release that has each version (3.10 and 3.12 none has).
 SUITES = {"3.9": "bullseye", "3.11": "bookworm", "3.13": "trixie"}
+# The glibc of each release: the device takes dependencies' wheels up to it (onnxruntime's
+# aarch64 wheels are manylinux_2_28 since 1.17).
+GLIBC = {"bullseye": 31, "bookworm": 36, "trixie": 41}
 NO_DEBIAN_ARM64 = ("3.10", "3.12")
 TARGET = "aarch64-linux-gnu.2.17"
 PLATFORM_TAGS = ("manylinux_2_17_aarch64", "manylinux2014_aarch64")
@@ -54,6 +57,8 @@ NOT_NEEDED = re.compile(
     r"gcc-\d+-base|tzdata|netbase|usr-is-merged|base-files)$"
 )
 QEMU = "qemu-aarch64-static"
+# Beside Python's own: what the dependencies' wheels link against (onnxruntime: libstdc++).
+DEVICE_LIBRARIES = ["libstdc++6"]
 
 
 def log(message: str) -> None:
@@ -110,13 +115,15 @@ def device_root(version: str) -> Path:
     home = CACHE / tag(version)
     root = home / "root"
     done = home / ".unpacked"
-    if done.exists() and (root / "usr" / "bin" / f"python{version}").exists():
+    wanted = [f"python{version}-minimal", f"libpython{version}-stdlib", f"libpython{version}-dev"]
+    wanted += DEVICE_LIBRARIES
+    ready = done.exists() and (root / "usr" / "bin" / f"python{version}").exists()
+    if ready and json.loads(done.read_text()).get("wanted") == wanted:
         return root
     suite = SUITES[version]
     options = apt_options(suite)
     log(f"  Debian {suite} arm64: python{version} (apt-get download, dpkg -x)")
     run(["apt-get", *options, "-qq", "update"])
-    wanted = [f"python{version}-minimal", f"libpython{version}-stdlib", f"libpython{version}-dev"]
     depends = run(
         ["apt-cache", *options, "depends", "--recurse", "--no-recommends", "--no-suggests"]
         + ["--no-conflicts", "--no-breaks", "--no-replaces", "--no-enhances", *wanted]
@@ -138,7 +145,7 @@ def device_root(version: str) -> Path:
         if not (root / link).exists() and (root / target).exists():
             (root / link).symlink_to(target)
     shutil.rmtree(debs)
-    done.write_text(json.dumps({"suite": suite, "packages": names}))
+    done.write_text(json.dumps({"suite": suite, "wanted": wanted, "packages": names}))
     return root
 
 
@@ -161,25 +168,70 @@ def device_command(version: str, args, pythonpath=()) -> tuple[list[str], dict]:
 
 
 def device_packages(version: str, requirements: list[str], constraints: list[str] = ()) -> Path:
-    """A folder of aarch64 wheels' contents for ``requirements``, kept while they stay the same."""
-    key = hashlib.sha256(json.dumps([requirements, list(constraints)]).encode()).hexdigest()[:12]
+    """A folder of aarch64 wheels' contents for ``requirements``, kept while they stay the same.
+
+    Wheels for glibc up to the device release's (``GLIBC``), as pip on that device would take.
+    """
+    key = hashlib.sha256(json.dumps([2, version, requirements, list(constraints)]).encode()).hexdigest()[:12]
     target = CACHE / tag(version) / f"site-{key}"
     if (target / ".complete").exists():
         return target
     shutil.rmtree(target, ignore_errors=True)
+    platforms = [PLATFORM_TAGS[1]] + [
+        f"manylinux_2_{minor}_aarch64" for minor in range(17, GLIBC[SUITES[version]] + 1)
+    ]
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as file:
         file.write("\n".join(constraints) + "\n")
+    pip = [sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check", "--target", target]
+    pip += [f"--platform={p}" for p in platforms]
+    pip += ["--python-version", version, "--implementation", "cp", "--only-binary=:all:", "-c", file.name]
     try:
-        run(
-            [sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check"]
-            + ["--target", target, "--platform", PLATFORM_TAGS[1], "--platform", PLATFORM_TAGS[0]]
-            + ["--python-version", version, "--implementation", "cp", "--only-binary=:all:"]
-            + ["-c", file.name, *requirements]
-        )
+        run([*pip, *requirements])
+        # pip evaluates the dependencies' markers for the interpreter running it, not for
+        # --python-version (PyJWT needs typing_extensions on 3.9 and 3.10, not on 3.11): add
+        # what the device's markers want until nothing is missing.
+        for _ in range(5):
+            missing = missing_requirements(target, version)
+            if not missing:
+                break
+            run([*pip, "--upgrade", *missing])
+        else:
+            raise SystemExit(f"dependencies for CPython {version} still missing: {missing}")
     finally:
         os.unlink(file.name)
     (target / ".complete").write_text("")
     return target
+
+
+def missing_requirements(target: Path, version: str) -> list[str]:
+    """Requires-Dist of the packages in ``target`` that the device's CPython needs and lacks."""
+    from packaging.markers import InvalidMarker
+    from packaging.metadata import Metadata
+    from packaging.utils import canonicalize_name
+
+    device = {
+        "python_version": version,
+        "python_full_version": f"{version}.0",
+        "platform_machine": "aarch64",
+        "platform_system": "Linux",
+        "sys_platform": "linux",
+        "os_name": "posix",
+        "implementation_name": "cpython",
+        "platform_python_implementation": "CPython",
+        "extra": "",
+    }
+    installed, wanted = set(), {}
+    for info in target.glob("*.dist-info"):
+        metadata = Metadata.from_email((info / "METADATA").read_bytes(), validate=False)
+        installed.add(canonicalize_name(metadata.name))
+        for requirement in metadata.requires_dist or []:
+            try:
+                applies = requirement.marker is None or requirement.marker.evaluate(device)
+            except InvalidMarker:
+                applies = False
+            if applies:
+                wanted.setdefault(canonicalize_name(requirement.name), str(requirement).split(";")[0].strip())
+    return sorted(spec for name, spec in wanted.items() if name not in installed)
 
 
 def install_wheel(version: str, wheel: Path, target: Path) -> Path:
@@ -278,19 +330,21 @@ def cross_compile(source: Path, extensions: list[dict], version: str, out: Path)
 def python_files(source: Path, out: Path) -> Path:
     """setuptools' choice of the package's files (build_py) and metadata (dist_info) in ``out``."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "AZAION_RELEASE")}
-    with tempfile.TemporaryDirectory(prefix="azaion-aarch64-py-") as tmp:
-        run([sys.executable, "setup.py", "-q", "build_py", "--build-lib", tmp], cwd=source, env=env)
-        shutil.copytree(tmp, out, dirs_exist_ok=True)
+    existed = {egg.name for egg in source.glob("*.egg-info")}
     info = Path(tempfile.mkdtemp(prefix="azaion-aarch64-info-"))
     try:
+        with tempfile.TemporaryDirectory(prefix="azaion-aarch64-py-") as tmp:
+            run([sys.executable, "setup.py", "-q", "build_py", "--build-lib", tmp], cwd=source, env=env)
+            shutil.copytree(tmp, out, dirs_exist_ok=True)
         run([sys.executable, "setup.py", "-q", "dist_info", "--output-dir", info], cwd=source, env=env)
         dist_info = next(info.glob("*.dist-info"))
         shutil.copytree(dist_info, out / dist_info.name)
         return out / dist_info.name
     finally:
         shutil.rmtree(info, ignore_errors=True)
+        # setuptools leaves an egg-info in the tree, where it would pass for an install.
         for egg in source.glob("*.egg-info"):
-            if not (ROOT / egg.name).exists() or source != ROOT:
+            if egg.name not in existed:
                 shutil.rmtree(egg, ignore_errors=True)
 
 

@@ -106,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
         expected = demo_model.run(onnxruntime.InferenceSession(model))
 
         os.environ["AZAION_CACHE_DIR"] = str(work / "uploader-cache")
+        # Each machine has its own device key store (docs/formats.md, section 4).
+        os.environ["AZAION_DATA_DIR"] = str(work / "uploader-device")
         with azaion.ApiClient(server.url) as uploader:
             uploader.set_credentials_from_dict("uploader@azaion.local", uploader_password)
             started = time.perf_counter()
@@ -114,11 +116,17 @@ def main(argv: list[str] | None = None) -> int:
         del model
 
         os.environ["AZAION_CACHE_DIR"] = str(work / "operator-cache")
+        os.environ["AZAION_DATA_DIR"] = str(work / "operator-device")
         with azaion.ApiClient(server.url, trusted_publishers=trust_file) as operator:
             started = time.perf_counter()
+            # Logs in with a DPoP proof, enrols this device's keys (POST /devices) and opens
+            # cdn.yaml sealed to them.
             operator.set_credentials_from_dict("operator@azaion.local", operator_password)
+            device = operator.enrol_device()
             print(
-                f"  operator logged in as {operator.user.role.name} in {time.perf_counter() - started:.3f} s"
+                f"  operator logged in as {operator.user.role.name} and enrolled device {device['id']} "
+                f"({device['state']}, key {device['jkt'][:12]}..., {device['store']} key store) "
+                f"in {time.perf_counter() - started:.3f} s"
             )
             started = time.perf_counter()
             cold = operator.load_big_small_resource(NAME, FOLDER)

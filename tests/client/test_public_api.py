@@ -25,6 +25,7 @@ def test_modules_are_compiled_extensions():
         "constants",
         "user",
         "cache",
+        "device",
     ):
         module = __import__(f"azaion.{name}", fromlist=["_"])
         assert Path(module.__file__).suffix in (".so", ".pyd"), module.__file__
@@ -47,6 +48,10 @@ PUBLIC = [
 # new name reachable from Python is a decision (a cdef internal stays invisible).
 CLASS_SURFACE = {
     "ApiClient": {
+        "approve_device",
+        "data_dir",
+        "enrol_device",
+        "revoke_device",
         "api_url",
         "cache_dir",
         "cdn_manager",
@@ -57,6 +62,7 @@ CLASS_SURFACE = {
         "is_authenticated",
         "last_release",
         "license_info",
+        "list_devices",
         "list_publishers",
         "list_resources",
         "load_big_small_resource",
@@ -88,6 +94,7 @@ CLASS_SURFACE = {
     "Directory": set(),
     "CacheFile": set(),
     "StateFile": set(),
+    "DeviceKeys": {"jkt", "path", "store"},
     "Download": set(),
     "EnvelopeKeys": set(),
     "ResourceEncryptor": set(),
@@ -101,11 +108,12 @@ MODULE_SURFACE = {
     "credentials": {"Credentials", "MachineCredentials"},
     "hardware_service": {"HardwareService"},
     "user": {"RoleEnum", "User", "role_from_claim"},
+    "device": {"DeviceKeys"},
     "constants": {
         "APP_NAME", "BIG_SUFFIX", "CDN_CONFIG", "RELEASE_STATE", "SYSTEM_FOLDER", "USER_AGENT", "api_url",
-        "backoff_factor", "build_info", "cache_dir", "chunk_size", "hardware_fingerprint_override",
-        "max_retries", "retry_after_max", "small_size_kb", "timeouts", "transfer_concurrency",
-        "trusted_publishers_file",
+        "backoff_factor", "build_info", "cache_dir", "chunk_size", "data_dir",
+        "hardware_fingerprint_override", "legacy_envelope", "max_retries", "retry_after_max",
+        "small_size_kb", "timeouts", "transfer_concurrency", "trusted_publishers_file",
     },
 }  # fmt: skip
 
@@ -135,10 +143,11 @@ def test_each_compiled_module_shows_only_its_allowed_names(name):
 def test_each_compiled_class_shows_only_its_allowed_names(name):
     import azaion.cache
     import azaion.cdn_manager
+    import azaion.device
 
     cls = next(
         getattr(m, name)
-        for m in (azaion, azaion.cache, azaion.cdn_manager, azaion.security)
+        for m in (azaion, azaion.cache, azaion.cdn_manager, azaion.security, azaion.device)
         if hasattr(m, name)
     )
     assert {n for n in dir(cls) if not n.startswith("__")} == CLASS_SURFACE[name]

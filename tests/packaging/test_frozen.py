@@ -87,6 +87,8 @@ def published(httpserver, s3_endpoint, s3_bucket, monkeypatch, tmp_path):
     monkeypatch.setenv("AZAION_CACHE_DIR", str(tmp_path / "uploader-cache"))
     monkeypatch.setenv("AZAION_HARDWARE_FINGERPRINT", "uploader workstation")
     monkeypatch.setenv("AZAION_BACKOFF", "0")
+    monkeypatch.setenv("AZAION_DATA_DIR", str(tmp_path / "uploader-data"))
+    monkeypatch.setenv("AZAION_LEGACY_ENVELOPE", "true")  # the scripted API speaks the v1 envelope
     fake = fake_api_on(s3_endpoint, s3_bucket)
     fake.add_user(*UPLOADER, role="ResourceUploader")
     fake.add_user(*OPERATOR, role="Operator")
@@ -161,6 +163,7 @@ def test_frozen_loader_loads_a_resource(published, tmp_path):
         "AZAION_CACHE_DIR": str(tmp_path / "loader-cache"),
         "XDG_DATA_HOME": str(tmp_path / "data"),
         "AZAION_BACKOFF": "0",
+        "AZAION_LEGACY_ENVELOPE": "true",
         "LOADER_EMAIL": OPERATOR[0],
         "LOADER_PASSWORD": OPERATOR[1],
     }

@@ -72,6 +72,8 @@ def workers(database_url: str, clean_db, tmp_path: Path) -> Iterator[Workers]:
             # PostgreSQL: only NOTIFY can bring an event within the test's 2 s; SQLite: heartbeats.
             "AZAION_SSE_PING_SECONDS": "60" if database_url.startswith("postgresql") else "0.5",
             "AZAION_METRICS": "true",
+            # These tests download through the seed's envelope (tests.server.helpers.Api).
+            "AZAION_LEGACY_ENVELOPE": "true",
             "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
             "AZAION_LOG_LEVEL": "WARNING",
         }

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from tests.reference import envelope
+from tests.reference.device import Device
 
 FOLDER = "models"
 ROLES = ["ApiAdmin", "Admin", "ResourceUploader", "Validator", "Operator"]
@@ -85,17 +85,32 @@ def test_an_uploader_cannot_touch_another_uploaders_resource(live, make_account)
     )
     delete = live.http.delete(f"{live.url}/resources/{FOLDER}/owned.bin", headers=headers, timeout=30)
     assert replace.status_code == 403 and delete.status_code == 403
-    admin = {"Authorization": f"Bearer {live.login(live.admin_email, live.admin_password)}"}
-    hw = "0" * 64
-    body = live.http.post(
-        f"{live.url}/resources/get/{FOLDER}",
-        json={"fileName": "owned.bin", "hardware": hw, "password": live.admin_password},
-        headers=admin,
+    # The admin's own device reads what is stored: the first version, untouched.
+    device = Device()
+    login = live.http.post(
+        f"{live.url}/login",
+        json={"email": live.admin_email, "password": live.admin_password},
+        headers={"DPoP": device.proof("POST", f"{live.url}/login")},
         timeout=30,
     )
-    assert body.status_code == 200
-    keys = envelope.user_keys(live.admin_email, live.admin_password, hw)
-    assert envelope.open_(keys, body.content) == b"v1"
+    token = login.json()["token"]
+    enrolled = live.http.post(
+        f"{live.url}/devices",
+        json=device.enrol_body(),
+        headers=device.headers("POST", f"{live.url}/devices", token),
+        timeout=30,
+    )
+    assert enrolled.status_code in (200, 201), enrolled.text
+    device.id = enrolled.json()["id"]
+    get = f"{live.url}/resources/get/{FOLDER}"
+    body = live.http.post(
+        get,
+        json={"fileName": "owned.bin", "hardware": "0" * 64},
+        headers=device.headers("POST", get, token),
+        timeout=30,
+    )
+    assert body.status_code == 200, body.text
+    assert device.open(body.content, FOLDER, "owned.bin") == b"v1"
 
 
 def test_mass_assignment_is_ignored_or_refused(live, make_account):

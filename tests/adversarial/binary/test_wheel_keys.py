@@ -74,7 +74,20 @@ def test_the_release_reports_its_deployment_key(release, tmp_path):
         "key_id": reference.key_id(release.key),
         "previous_key_id": None,
         "stripped": True,
+        "test_build": False,
     }
+
+
+def test_the_release_ignores_a_fingerprint_from_the_environment(release, tmp_path):
+    # AZAION_HARDWARE_FINGERPRINT is for test builds only: a release wheel collects its own.
+    code = (
+        "import os, azaion; a = azaion.HardwareService().hardware_hash; "
+        "os.environ['AZAION_HARDWARE_FINGERPRINT'] = 'someone else'; "
+        "b = azaion.HardwareService().hardware_hash; print(a == b)"
+    )
+    out = release.python(code, tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "True"
 
 
 def test_the_format_constants_are_not_strings_of_the_binary(release):
