@@ -46,6 +46,8 @@ hiddenimports += [
     "urllib3.exceptions",
     "urllib3.util.retry",
     "yaml",
+    # the optional extra azaion[tpm] (a missing one is only a warning of PyInstaller's)
+    "tpm2_pytss",
     # standard library modules that the compiled code alone imports
     "base64",
     "binascii",
@@ -56,6 +58,7 @@ hiddenimports += [
     "fcntl",
     "hashlib",
     "hmac",
+    "importlib.util",
     "io",
     "json",
     "logging",

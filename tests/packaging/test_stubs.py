@@ -187,7 +187,7 @@ def test_a_drifted_signature_is_caught():
     tree = ast.parse("def load_big_small_resource(self, name: str, folder: str, progress=None) -> bytes: ...")
     runtime = parameters_of_runtime(inspect.signature(azaion.ApiClient.load_big_small_resource))
     assert parameters_of_stub(tree.body[0]) != runtime
-    good = [n for n in stub_of("api_client").body if isinstance(n, ast.ClassDef)][0]
+    (good,) = [n for n in stub_of("api_client").body if isinstance(n, ast.ClassDef) and n.name == "ApiClient"]
     assert parameters_of_stub(stubbed_methods(good)["load_big_small_resource"]) == runtime
 
 

@@ -170,6 +170,9 @@ def test_set_license_route(api) -> None:
         {"plan": "pro", "expires_at": "2031-01-01T00:00:00Z", "offline_hours": -1},
         {"plan": "pro", "expires_at": "2031-01-01T00:00:00Z", "offline_hours": 366 * 24 + 1},
         {"plan": "pro", "expires_at": "2031-01-01T00:00:00Z", "offline_hours": "forever"},
+        {"plan": "pro", "expires_at": "2031-01-01T00:00:00Z", "offline_hours": False},
+        {"plan": "pro", "expires_at": "2031-01-01T00:00:00Z", "max_devices": False},
+        {"plan": "pro", "expires_at": "2031-01-01T00:00:00Z", "max_devices": "2"},
     ],
 )
 def test_set_license_errors_are_opaque(api, body: dict) -> None:

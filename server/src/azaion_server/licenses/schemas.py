@@ -19,9 +19,10 @@ class LicenseUpdate(BaseModel):
     plan: str = Field(min_length=1, max_length=64)
     expires_at: dt.datetime
     folders: list[str] = Field(default_factory=list, max_length=1000)
-    offline_hours: int = Field(default=0, ge=0, le=MAX_OFFLINE_HOURS)
+    # strict: pydantic would take `false` for 0 (found by schemathesis).
+    offline_hours: int = Field(default=0, ge=0, le=MAX_OFFLINE_HOURS, strict=True)
     # Devices the holder may enrol (docs/protocol.md, `POST /devices`).
-    max_devices: int = Field(default=1, ge=0, le=10000)
+    max_devices: int = Field(default=1, ge=0, le=10000, strict=True)
 
     @field_validator("folders")
     @classmethod
