@@ -97,7 +97,10 @@ def test_paging_and_filters(api) -> None:
     assert len(_rows(api, until="2999-01-01T00:00:00Z", action="small_part")) == 5
 
 
-@pytest.mark.parametrize("params", [{"limit": 0}, {"limit": 501}, {"before": 0}, {"since": "yesterday"}])
+@pytest.mark.parametrize(
+    "params",
+    [{"limit": 0}, {"limit": 501}, {"before": 0}, {"since": "yesterday"}, {"until": "0.5"}, {"since": "1e9"}],
+)
 def test_bad_queries_are_400(api, params) -> None:
     assert_error(api.client.get("/audit", params=params, headers=api.admin), 400, "BAD_REQUEST")
 

@@ -132,3 +132,18 @@ def test_cdn_yaml_hands_out_no_writing_keys(cdn_api, s3_endpoint, role: str) -> 
     assert document["uploader_access_key"] == "" and document["uploader_access_secret"] == ""
     assert (document["downloader_access_key"], document["downloader_access_secret"]) == ("dk", "ds")
     assert s3_endpoint.uploader_secret.encode() not in cdn_api.read(person, "system", "cdn.yaml")
+
+
+@pytest.mark.parametrize("etags", [[""], ['"0123"'], []])
+def test_completing_an_upload_never_issued_is_a_bad_request(cdn_api, etags) -> None:
+    # moto answers a 5xx for an upload id it never issued; that is the caller's error, not the
+    # store's, even while another upload of the same object is in progress (schemathesis).
+    grant = _grant(cdn_api, cdn_api.admin, "data.png", "0" * 32, 17 * 1024 * 1024, folder="0").json()
+    assert grant["upload_id"]
+    made_up = "MScC6IhlI996zKUAuVPE1ZyGIg8h5v5Ycyv6zLlDsV3lyOSsqqDOLSNEQ"
+    done = cdn_api.client.post(
+        "/resources/0/data.png/big/complete",
+        json={"version": "0" * 32, "upload_id": made_up, "etags": etags},
+        headers=cdn_api.admin,
+    )
+    assert_error(done, 400, "BAD_REQUEST")
