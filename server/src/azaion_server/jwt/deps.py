@@ -33,8 +33,13 @@ Tokens = Annotated[TokenService, Depends(provide(TokenService))]
 
 def proof_request(request: Request) -> ProofRequest:
     """The method, URL (without query or fragment, RFC 9449 section 4.3) and `DPoP` header of a request."""
-    url = str(request.url.replace(query="", fragment=""))
-    return ProofRequest(method=request.method, url=url, proof=request.headers.get("DPoP"))
+    url = request.url.replace(query="", fragment="")
+    # The path as it came on the wire: Starlette's is percent-decoded, so a name the client
+    # quoted (`!` as `%21`) would never equal the proof's `htu`.
+    raw_path = request.scope.get("raw_path")
+    if raw_path:
+        url = url.replace(path=raw_path.decode("latin-1"))
+    return ProofRequest(method=request.method, url=str(url), proof=request.headers.get("DPoP"))
 
 
 def get_claims(request: Request, tokens: Tokens, session: SessionDep, token: AccessToken) -> TokenClaims:
