@@ -70,15 +70,21 @@ cdef object file_key(str hardware):
                 info=b"").derive(hardware.encode("ascii"))
 
 
-cdef bytes seal_key_file(object signing, object sealing, str hardware):
+cdef bytes private_der(object key):
+    # A function, not a lambda in seal_key_file: a closure in a cdef function puts that
+    # function's mangled C name into the binary (build_tools/check_wheel.py).
     from cryptography.hazmat.primitives import serialization
+
+    return key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption())
+
+
+cdef bytes seal_key_file(object signing, object sealing, str hardware):
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-    der = lambda key: key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
-                                        serialization.NoEncryption())
     head = DEVICE_FILE_MAGIC + bytes([DEVICE_FILE_VERSION])
     nonce = os.urandom(12)
-    body = AESGCM(file_key(hardware)).encrypt(nonce, device_lp(der(signing)) + device_lp(der(sealing)), head)
+    body = AESGCM(file_key(hardware)).encrypt(nonce, device_lp(private_der(signing)) + device_lp(private_der(sealing)), head)
     return head + nonce + body
 
 
