@@ -3,7 +3,7 @@
     python build_tools/aarch64.py wheel [--python 3.11 ...] [--outdir DIR]
     python build_tools/aarch64.py run 3.11 -- SCRIPT ARGS...
 
-* **The device.** Debian's own arm64 CPython (bullseye 3.9, bookworm 3.11, trixie 3.13), its
+* **The device.** Debian's own arm64 CPython (bookworm 3.11, trixie 3.13; not 3.9: cryptography >= 47 has no wheel for it), its
   ``.deb`` files fetched with ``apt-get download`` through a private apt configuration under
   build/aarch64/apt/ (the machine's sources and architectures stay as they are) and unpacked with
   ``dpkg -x`` into build/aarch64/cp3X/root; ``qemu-aarch64-static -L ROOT`` runs it. Debian
@@ -43,7 +43,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 CACHE = ROOT / "build" / "aarch64"
 # CPython on Debian arm64: the release that has each version (3.10 and 3.12 none has).
-SUITES = {"3.9": "bullseye", "3.11": "bookworm", "3.13": "trixie"}
+# No 3.9: the client needs cryptography >= 47 (HPKE), which has no wheel for CPython 3.9.
+SUITES = {"3.11": "bookworm", "3.13": "trixie"}
 # The glibc of each release: the device takes dependencies' wheels up to it (onnxruntime's
 # aarch64 wheels are manylinux_2_28 since 1.17).
 GLIBC = {"bullseye": 31, "bookworm": 36, "trixie": 41}
