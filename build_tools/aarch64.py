@@ -3,7 +3,8 @@
     python build_tools/aarch64.py wheel [--python 3.11 ...] [--outdir DIR]
     python build_tools/aarch64.py run 3.11 -- SCRIPT ARGS...
 
-* **The device.** Debian's own arm64 CPython (bookworm 3.11, trixie 3.13; not 3.9: cryptography >= 47 has no wheel for it), its
+* **The device.** Debian's own arm64 CPython (bookworm 3.11, trixie 3.13; not 3.9, for which
+  cryptography >= 47 has no wheel), its
   ``.deb`` files fetched with ``apt-get download`` through a private apt configuration under
   build/aarch64/apt/ (the machine's sources and architectures stay as they are) and unpacked with
   ``dpkg -x`` into build/aarch64/cp3X/root; ``qemu-aarch64-static -L ROOT`` runs it. Debian
