@@ -19,6 +19,9 @@ EXAMPLES = int(os.environ.get("AZAION_SCHEMATHESIS_EXAMPLES", "150"))
 
 
 @pytest.mark.slow
+# The run itself is bounded by the subprocess's timeout below, not by the suite's 300 s default:
+# with every route of the second wave it takes minutes on a loaded 2-core machine.
+@pytest.mark.timeout(1500)
 def test_openapi_fuzzing_finds_no_server_error_and_no_schema_violation(live, tmp_path):
     token = live.login(live.admin_email, live.admin_password)
     schemathesis = Path(sys.executable).with_name("schemathesis")
