@@ -26,23 +26,19 @@ import datetime as dt
 import hashlib
 import json
 import logging
-import os
 import threading
 import time
 from dataclasses import dataclass
 from typing import Any
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from azaion_server.db import utcnow
 from azaion_server.jwt.entities import SigningKey
+from azaion_server.sealed import SealedBox
 
 log = logging.getLogger(__name__)
 
@@ -55,11 +51,7 @@ REFRESH_SECONDS = 10.0
 # another instance may go on signing with it before it reloads (REFRESH_SECONDS, with margin).
 ROTATION_GRACE = dt.timedelta(seconds=60)
 _UNKNOWN_KID_RELOAD_SECONDS = 1.0
-_VERSION = 1
-_NONCE_SIZE = 12
 _RAW_SIZE = 32
-_SALT = b"azaion/signing-keys/v1"
-_INFO = b"azaion signing key at rest: aes-256-gcm"
 
 
 class SealedSigningKeyError(Exception):
@@ -125,33 +117,14 @@ def sign_jwks(
     return {"payload": b64url(payload), "signatures": signatures}
 
 
-class KeySealer:
-    """Seals and opens the private halves of signing keys under AZAION_JWT_SECRET."""
+class KeySealer(SealedBox):
+    """Seals and opens the private halves of signing keys under AZAION_JWT_SECRET (by kid)."""
 
-    def __init__(self, secret: str) -> None:
-        key = HKDF(algorithm=hashes.SHA256(), length=32, salt=_SALT, info=_INFO).derive(secret.encode())
-        self._aead = AESGCM(key)
-
-    def __repr__(self) -> str:
-        return "KeySealer(<hidden>)"
-
-    @staticmethod
-    def _aad(kid: str) -> bytes:
-        return b"azaion signing key\0" + kid.encode("ascii")
-
-    def seal(self, kid: str, private: bytes) -> bytes:
-        """`version || nonce || AES-GCM(private)` for the key's row."""
-        nonce = os.urandom(_NONCE_SIZE)
-        return bytes([_VERSION]) + nonce + self._aead.encrypt(nonce, private, self._aad(kid))
-
-    def open(self, kid: str, sealed: bytes) -> bytes:
-        """The 32 raw bytes of the private key; SealedSigningKeyError when it does not open."""
-        if len(sealed) != 1 + _NONCE_SIZE + _RAW_SIZE + 16 or sealed[0] != _VERSION:
-            raise SealedSigningKeyError()
-        try:
-            return self._aead.decrypt(sealed[1 : 1 + _NONCE_SIZE], sealed[1 + _NONCE_SIZE :], self._aad(kid))
-        except InvalidTag as e:
-            raise SealedSigningKeyError() from e
+    salt = b"azaion/signing-keys/v1"
+    info = b"azaion signing key at rest: aes-256-gcm"
+    label = b"azaion signing key"
+    size = _RAW_SIZE
+    error = SealedSigningKeyError
 
 
 @dataclass(frozen=True)
