@@ -93,17 +93,21 @@ def _find_user(args: argparse.Namespace, user: str) -> dict:
     raise errors.ResourceNotFound(f"no user {user!r}: give its id or email ('azaion admin users list')")
 
 
-def users_list(args: argparse.Namespace) -> int:
-    rows = _call(args, "GET", "/users")
-    columns = [("ID", "id", 6), ("EMAIL", "email", 32), ("ROLE", "role", 16), ("BOUND", "hardware_bound", 5)]
+def _emit_with_licences(args: argparse.Namespace, rows: Any, columns: list, empty: str, name: str) -> int:
+    """Accounts (users or machine clients) as a table, then each one's licence on a line."""
     return _emit(
         args,
         rows,
         lambda d: "\n".join(
-            [_rows(d, columns, "(no users)")]
-            + [f"  {r['email']}: {_licence_text(r.get('license'))}" for r in d]
+            [_rows(d, columns, empty)] + [f"  {r[name]}: {_licence_text(r.get('license'))}" for r in d]
         ),
     )
+
+
+def users_list(args: argparse.Namespace) -> int:
+    rows = _call(args, "GET", "/users")
+    columns = [("ID", "id", 6), ("EMAIL", "email", 32), ("ROLE", "role", 16), ("BOUND", "hardware_bound", 5)]
+    return _emit_with_licences(args, rows, columns, "(no users)", "email")
 
 
 def users_create(args: argparse.Namespace) -> int:
@@ -221,14 +225,7 @@ def clients_list(args: argparse.Namespace) -> int:
         ("ENABLED", "enabled", 7),
         ("BOUND", "hardware_bound", 5),
     ]
-    return _emit(
-        args,
-        rows,
-        lambda d: "\n".join(
-            [_rows(d, columns, "(no machine clients)")]
-            + [f"  {r['client_name']}: {_licence_text(r.get('license'))}" for r in d]
-        ),
-    )
+    return _emit_with_licences(args, rows, columns, "(no machine clients)", "client_name")
 
 
 def clients_create(args: argparse.Namespace) -> int:

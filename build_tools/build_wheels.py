@@ -118,18 +118,23 @@ def build_sdist(outdir: Path) -> Path:
     return built[-1]
 
 
+def unpack_sdist(sdist: Path, into: Path) -> Path:
+    """Unpack our own sdist into `into`; its source tree."""
+    with tarfile.open(sdist) as archive:
+        if hasattr(tarfile, "data_filter"):
+            archive.extractall(into, filter="data")
+        else:
+            archive.extractall(into)  # noqa: S202 - our own sdist
+    return next(into.glob("azaion-*"))
+
+
 def build_wheel(
     sdist: Path, python: str, version: tuple, outdir: Path, tools_root: Path, isolated: bool
 ) -> Path:
     """One interpreter: unpack the sdist, build, repair and strip; the repaired wheel's path."""
     frontend = build_frontend(python, version, tools_root) if isolated else python
     with tempfile.TemporaryDirectory(prefix=f"azaion-cp{version[0]}{version[1]}-") as tmp:
-        with tarfile.open(sdist) as archive:
-            if hasattr(tarfile, "data_filter"):
-                archive.extractall(tmp, filter="data")
-            else:
-                archive.extractall(tmp)  # noqa: S202 - our own sdist
-        source = next(Path(tmp).glob("azaion-*"))
+        source = unpack_sdist(sdist, Path(tmp))
         # Compile the extensions in parallel (a build setting of this copy only).
         with open(source / "setup.cfg", "a", encoding="utf-8") as cfg:
             cfg.write(f"\n[build_ext]\nparallel = {os.cpu_count() or 1}\n")
@@ -157,12 +162,7 @@ def aarch64_wheels(sdist: Path, versions: list, outdir: Path) -> list:
         return []
     built = []
     with tempfile.TemporaryDirectory(prefix="azaion-aarch64-sdist-") as tmp:
-        with tarfile.open(sdist) as archive:
-            if hasattr(tarfile, "data_filter"):
-                archive.extractall(tmp, filter="data")
-            else:
-                archive.extractall(tmp)  # noqa: S202 - our own sdist
-        source = next(Path(tmp).glob("azaion-*"))
+        source = unpack_sdist(sdist, Path(tmp))
         extensions = aarch64.generate_c(source, release=True)
         for version in versions:
             log(f"cp{version.replace('.', '')} aarch64 (zig cc -target {aarch64.TARGET})")
