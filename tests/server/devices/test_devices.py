@@ -279,3 +279,13 @@ def test_a_machine_client_enrols_and_gets_sealed_parts(api: Api) -> None:
     assert enrol(api, token, device).status_code == 201
     answer = get(api, token, device)
     assert answer.status_code == 200 and device.open(answer.content, FOLDER, NAME) == SMALL
+
+
+def test_a_sealing_key_off_the_curve_is_refused_at_enrolment(api: Api, operator: Person) -> None:
+    # 32-byte coordinates that are no point of P-256: refused now, not a 500 at every download.
+    device = Device()
+    token = login(api, operator, device)
+    bad = device.enrol_body(HW1)
+    bad["sealing_key"] = {**bad["sealing_key"], "y": bad["sealing_key"]["x"]}
+    response = api.client.post("/devices", json=bad, headers=device.headers("POST", f"{BASE}/devices", token))
+    assert_error(response, 400, "BAD_REQUEST")

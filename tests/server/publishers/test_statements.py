@@ -33,3 +33,16 @@ def test_the_vectors_verify(vector) -> None:
     for broken in (raw[:-5], raw.replace(b'"payloadType":"application', b'"payloadType":"text'), b"[]"):
         with pytest.raises(InvalidStatement):
             statements.verify(broken, key)
+
+
+@pytest.mark.parametrize("payload", ["missing", None, 7])
+def test_a_statement_without_a_payload_string_is_invalid_not_a_crash(payload) -> None:
+    vector = VECTORS[0]
+    key = statements.load_public_key(vector["public_key"])[0]
+    bundle = json.loads(vector["bundle"])
+    if payload == "missing":
+        del bundle["dsseEnvelope"]["payload"]
+    else:
+        bundle["dsseEnvelope"]["payload"] = payload
+    with pytest.raises(InvalidStatement):
+        statements.verify(json.dumps(bundle).encode(), key)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from azaion_server.devices.entities import ACTIVE, PENDING, REVOKED, Device
@@ -62,16 +63,12 @@ def enrol(
     sealing = check_p256_jwk(body.sealing_key.model_dump())
     if jkt is None or thumbprint(signing) != jkt:
         raise DeviceKeyMismatch()
-    existing = session.scalar(select(Device).where(Device.jkt == jkt))
+    existing = device_of(session, jkt)
     if existing is not None:
-        if not _owns(caller, existing) or existing.sealing_key != sealing:
-            raise DeviceKeyMismatch()
-        return existing, False
+        return _known(caller, existing, sealing), False
     # An ApiAdmin's own device needs nobody's approval: someone must be able to approve the rest.
     approval = settings.device_enrolment == "approval" and caller.role != Role.API_ADMIN.value
-    allowed = max_devices(session, settings, caller)
-    held = _held(session, caller, (ACTIVE,) if approval else (ACTIVE, PENDING))
-    if not approval and held >= allowed:
+    if not approval and _held(session, caller, (ACTIVE, PENDING)) >= max_devices(session, settings, caller):
         raise DeviceLimit()
     device = Device(
         jkt=jkt,
@@ -85,9 +82,24 @@ def enrol(
     else:
         device.user_id = caller.id
     session.add(device)
-    session.commit()
+    try:
+        session.commit()
+    except IntegrityError:
+        # The same keys enrolled at the same moment by another request: that one's device.
+        session.rollback()
+        existing = device_of(session, jkt)
+        if existing is None:
+            raise
+        return _known(caller, existing, sealing), False
     log.info("%s %s enrolled device %s (%s)", caller.kind, caller.id, device.id, device.state)
     return device, True
+
+
+def _known(caller: Caller, existing: Device, sealing: dict[str, str]) -> Device:
+    # Enrolling known keys again answers their device, for its owner and the same sealing key.
+    if not _owns(caller, existing) or existing.sealing_key != sealing:
+        raise DeviceKeyMismatch()
+    return existing
 
 
 def device_of(session: Session, jkt: str) -> Device | None:

@@ -11,7 +11,7 @@ from typing import Any
 from cryptography.hazmat.primitives import hpke
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from azaion_server.jwt.dpop import b64url_decode
+from azaion_server.jwt.jwk import b64url_decode
 
 FORMAT = 0x02
 SUITE = hpke.Suite(hpke.KEM.P256, hpke.KDF.HKDF_SHA256, hpke.AEAD.AES_256_GCM)

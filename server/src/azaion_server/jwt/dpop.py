@@ -8,15 +8,15 @@ caller learns that its proof was refused, never which check refused it.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import hashlib
-import json
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
 
 import jwt as pyjwt
+from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from azaion_server.db import utcnow
 from azaion_server.jwt.entities import UsedProof
 from azaion_server.jwt.exceptions import InvalidProof
+from azaion_server.jwt.jwk import b64url, b64url_decode, jwk_thumbprint
 
 __all__ = ["InvalidProof", "ProofRequest", "check_proof", "thumbprint", "verify_proof"]
 
@@ -42,39 +43,26 @@ class ProofRequest:
     proof: str | None
 
 
-def b64url(data: bytes) -> str:
-    """Base64url without padding (RFC 7515)."""
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def b64url_decode(text: str) -> bytes:
-    """The bytes of unpadded base64url text; ValueError when it is not."""
-    if not isinstance(text, str) or not text.isascii():
-        raise ValueError("not base64url")
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
 def check_p256_jwk(jwk: Any) -> dict[str, str]:
     """A public EC P-256 JWK (`kty`, `crv`, `x`, `y` of 32 bytes each, no `d`); ValueError otherwise."""
     if not isinstance(jwk, dict) or "d" in jwk:
         raise ValueError("not a public JWK")
     if jwk.get("kty") != "EC" or jwk.get("crv") != "P-256":
         raise ValueError("not a P-256 key")
-    for member in ("x", "y"):
-        if len(b64url_decode(jwk.get(member, ""))) != 32:
-            raise ValueError("bad coordinate")
+    x, y = (b64url_decode(jwk.get(member, "")) for member in ("x", "y"))
+    if len(x) != 32 or len(y) != 32:
+        raise ValueError("bad coordinate")
+    # On the curve, here where every key enters: a sealing key off it would fail every later
+    # download that seals to it.
+    ec.EllipticCurvePublicNumbers(
+        int.from_bytes(x, "big"), int.from_bytes(y, "big"), ec.SECP256R1()
+    ).public_key()
     return {"kty": "EC", "crv": "P-256", "x": jwk["x"], "y": jwk["y"]}
 
 
 def thumbprint(jwk: dict[str, str]) -> str:
-    """RFC 7638 thumbprint (SHA-256, base64url) of an EC public JWK: its required members, sorted,
-    without whitespace."""
-    canonical = json.dumps(
-        {"crv": jwk["crv"], "kty": jwk["kty"], "x": jwk["x"], "y": jwk["y"]},
-        separators=(",", ":"),
-        sort_keys=True,
-    )
-    return b64url(hashlib.sha256(canonical.encode("ascii")).digest())
+    """RFC 7638 thumbprint of an EC public JWK (its required members: crv, kty, x, y)."""
+    return jwk_thumbprint({member: jwk[member] for member in ("crv", "kty", "x", "y")})
 
 
 def token_hash(token: str) -> str:
@@ -120,11 +108,28 @@ def verify_proof(
     return thumbprint(jwk), jti, iat
 
 
+# Expired proofs are swept at most once a minute per process, not by every request: a row past
+# its time does no harm (its proof fails the skew check anyway), a DELETE per request does.
+SWEEP_INTERVAL_SECONDS = 60.0
+_sweep_lock = threading.Lock()
+_next_sweep = 0.0
+
+
+def _sweep_due() -> bool:
+    global _next_sweep
+    now = time.monotonic()
+    with _sweep_lock:
+        if now < _next_sweep:
+            return False
+        _next_sweep = now + SWEEP_INTERVAL_SECONDS
+        return True
+
+
 def remember_jti(session: Session, jkt: str, jti: str, iat: int, skew_seconds: int) -> None:
     """Record a proof's `jti` (per key) until it could no longer pass the skew check; a second
     use is InvalidProof. Committed at once, so that concurrent requests with one proof see it."""
-    now = utcnow()
-    session.execute(delete(UsedProof).where(UsedProof.expires_at < now))
+    if _sweep_due():
+        session.execute(delete(UsedProof).where(UsedProof.expires_at < utcnow()))
     key = hashlib.sha256(f"{jkt}\0{jti}".encode()).hexdigest()
     expires = dt.datetime.fromtimestamp(iat + skew_seconds + 1, dt.timezone.utc)
     session.add(UsedProof(key=key, expires_at=expires))

@@ -21,9 +21,7 @@ public keys of `GET /.well-known/jwks.json` and nothing secret.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import hashlib
 import json
 import logging
 import threading
@@ -38,6 +36,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from azaion_server.db import utcnow
 from azaion_server.jwt.entities import SigningKey
+from azaion_server.jwt.jwk import b64url, jwk_thumbprint
 from azaion_server.sealed import SealedBox
 
 log = logging.getLogger(__name__)
@@ -58,18 +57,6 @@ class SealedSigningKeyError(Exception):
     """A stored private key that does not open: AZAION_JWT_SECRET changed, or the row was edited."""
 
 
-def b64url(data: bytes) -> str:
-    """Base64url without padding (RFC 7515, section 2)."""
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def b64url_decode(text: str) -> bytes:
-    """The bytes of unpadded base64url; ValueError when it is not that."""
-    if not isinstance(text, str) or "=" in text:
-        raise ValueError("not unpadded base64url")
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
 def raw_public(key: Ed25519PublicKey) -> bytes:
     """The 32 bytes of an Ed25519 public key (RFC 8032)."""
     return key.public_bytes(Encoding.Raw, PublicFormat.Raw)
@@ -77,9 +64,8 @@ def raw_public(key: Ed25519PublicKey) -> bytes:
 
 def thumbprint(public: bytes) -> str:
     """The RFC 7638 thumbprint (SHA-256, base64url) of an Ed25519 public key: its `kid`."""
-    # RFC 7638, section 3.2 and RFC 8037, appendix A.3: the required members in lexical order.
-    canonical = json.dumps({"crv": CURVE, "kty": "OKP", "x": b64url(public)}, separators=(",", ":"))
-    return b64url(hashlib.sha256(canonical.encode("ascii")).digest())
+    # RFC 7638, section 3.2 and RFC 8037, appendix A.3: crv, kty, x.
+    return jwk_thumbprint({"crv": CURVE, "kty": "OKP", "x": b64url(public)})
 
 
 def public_jwk(public: bytes) -> dict[str, str]:

@@ -98,10 +98,12 @@ def _bundle(raw: bytes) -> dict[str, Any]:
         envelope = bundle["dsseEnvelope"]
         hint = bundle["verificationMaterial"]["publicKey"]["hint"]
         signatures = envelope["signatures"]
+        payload = envelope["payload"]
     except (ValueError, KeyError, TypeError) as e:
         raise InvalidStatement() from e
     if (
-        bundle.get("mediaType") != BUNDLE_MEDIA_TYPE
+        not isinstance(payload, str)
+        or bundle.get("mediaType") != BUNDLE_MEDIA_TYPE
         or envelope.get("payloadType") != PAYLOAD_TYPE
         or not isinstance(hint, str)
         or not _HEX64.match(hint)

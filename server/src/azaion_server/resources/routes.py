@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from azaion_server.auth.deps import CurrentCaller, PasswordChecks
 from azaion_server.clients.deps import Vault
-from azaion_server.deps import Changes, ClientAddress, SessionDep, Sessions, provide
+from azaion_server.deps import Changes, ClientAddress, SessionDep, Sessions
 from azaion_server.jwt.deps import ClaimsDep
 from azaion_server.licenses.deps import Licensing
 from azaion_server.metrics import OptionalMetrics
@@ -40,7 +40,6 @@ from azaion_server.resources.schemas import (
     ResourceResponse,
     Success,
 )
-from azaion_server.resources.settings import ResourceSettings
 from azaion_server.vocabulary import Caller
 
 router = APIRouter(prefix="/resources", tags=["resources"])
@@ -77,7 +76,7 @@ def get_resource(
     licences: Licensing,
     session: SessionDep,
     metrics: OptionalMetrics,
-    settings: Annotated[ResourceSettings, Depends(provide(ResourceSettings))],
+    settings: ResourceLimits,
 ) -> Response:
     """A resource sealed to the caller's enrolled device (HPKE), or, only with
     AZAION_LEGACY_ENVELOPE=true and a token bound to no device, in its user+hardware envelope."""
