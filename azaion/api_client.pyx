@@ -38,7 +38,7 @@ from azaion.cache cimport BigPartCache, CacheEntry, StateFile, read_state, write
 from azaion.cdn_manager cimport CDNCredentials, CDNManager, big_key
 from azaion.constants cimport DEFAULT_SEGMENT_SIZE
 from azaion.credentials cimport Credentials, MachineCredentials
-from azaion.device cimport DeviceKeys
+from azaion.device cimport DeviceKeys, b64url_bytes, b64url_text, jwk_thumbprint
 from azaion.hardware_service cimport HardwareService
 from azaion.security cimport (
     EnvelopeKeys,
@@ -133,8 +133,10 @@ cdef str check_name(object value, str what):
         raise InvalidName(f"the {what} name must be a non-empty string")
     if len(value) > 255:
         raise InvalidName(f"the {what} name is longer than 255 characters")
-    if any(c in FORBIDDEN_CHARACTERS or ord(c) < 0x20 or ord(c) == 0x7F for c in value):
-        raise InvalidName(f"the {what} name {value!r} holds a path separator, ':', '%' or a control character")
+    # A loop, not any(<generator>): a closure in a cdef function names it in the binary.
+    for c in value:
+        if c in FORBIDDEN_CHARACTERS or ord(c) < 0x20 or ord(c) == 0x7F:
+            raise InvalidName(f"the {what} name {value!r} holds a path separator, ':', '%' or a control character")
     # Windows drops a trailing dot or space, so `a.` and `a ` would name the file `a` there.
     if value[0] in ". " or value[-1] in ". ":
         raise InvalidName(f"the {what} name {value!r} may not start or end with a dot or a space")
@@ -207,26 +209,12 @@ cdef str JWKS_TYPE = "jwk-set+json"
 cdef str FIRST_SEEN = "first-seen"
 
 
-cdef bytes b64url_bytes(object text):
-    import base64
-
-    if not isinstance(text, str) or "=" in text:
-        raise ValueError("not unpadded base64url")
-    return base64.urlsafe_b64decode(text + "=" * ((4 - len(text) % 4) % 4))
-
-
-cdef str b64url_text(bytes data):
-    import base64
-
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+cdef tuple OKP_MEMBERS = ("crv", "kty", "x")
 
 
 cdef str thumbprint(bytes x):
-    # RFC 7638 (SHA-256) of an Ed25519 JWK: the server's `kid`.
-    import hashlib
-
-    canonical = '{"crv":"Ed25519","kty":"OKP","x":"' + b64url_text(x) + '"}'
-    return b64url_text(hashlib.sha256(canonical.encode("ascii")).digest())
+    # RFC 7638 of an Ed25519 JWK: the server's `kid`.
+    return jwk_thumbprint({"crv": "Ed25519", "kty": "OKP", "x": b64url_text(x)}, OKP_MEMBERS)
 
 
 cdef dict parse_jwks(object jwks):
@@ -544,7 +532,7 @@ cdef class ApiClient:
         response = self.send("POST", "/auth", {"json": {"client_name": creds.client_name}}, False, False)
         raise_for_response(response)
         challenge = self.json_of(response).get("challenge")
-        if not isinstance(challenge, dict) or not all(k in challenge for k in ("id", "text", "cipher_iv")):
+        if not isinstance(challenge, dict) or not {"id", "text", "cipher_iv"} <= challenge.keys():
             raise AuthenticationError(refused)
         if str(challenge.get("cipher", "AES-256-CBC")).upper() != "AES-256-CBC":
             raise AuthenticationError(f"the server asks for cipher {challenge.get('cipher')!r}, "
@@ -850,6 +838,8 @@ cdef class ApiClient:
 
     cdef bytes accept_release(self, str folder, str name, bytes data):
         # The plaintext against its statement, then the rollback check; only then are bytes returned.
+        from functools import partial
+
         from azaion.releases import check_rollback
 
         self.last_release = None
@@ -857,7 +847,7 @@ cdef class ApiClient:
             return data
         release = self.trusted.verify(self.check_statement(folder, name), folder, name, data)
         if release is not None:
-            self.release_state.update(lambda old: check_rollback(old, release))
+            self.release_state.update(partial(check_rollback, release=release))
             self.last_release = release
         return data
 

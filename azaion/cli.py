@@ -143,8 +143,7 @@ def connect(args: argparse.Namespace, with_cdn: bool = True):
         raise UsageError(
             "no API URL: pass --api-url, set AZAION_API_URL, or run 'azaion login --api-url URL'"
         )
-    trusted = getattr(args, "trusted_publishers", None)
-    client = ApiClient(url, trusted_publishers=trusted) if trusted else ApiClient(url)
+    client = ApiClient(url, trusted_publishers=getattr(args, "trusted_publishers", None))
     client_name = setting(args, "client_name", "AZAION_CLIENT_NAME", config)
     try:
         if client_name:
@@ -426,7 +425,7 @@ def cmd_publishers_add(args: argparse.Namespace) -> int:
         pem = Path(args.key).read_bytes()
     except OSError as e:
         raise UsageError(f"cannot read {args.key} ({e.strerror})") from None
-    with connect(args) as client:
+    with connect(args, with_cdn=False) as client:
         out = client.register_publisher(args.name, load_public_key(pem), args.folder)
     emit(
         args,
@@ -437,7 +436,7 @@ def cmd_publishers_add(args: argparse.Namespace) -> int:
 
 
 def cmd_publishers_list(args: argparse.Namespace) -> int:
-    with connect(args) as client:
+    with connect(args, with_cdn=False) as client:
         out = client.list_publishers()
     emit(
         args,
@@ -455,7 +454,7 @@ def cmd_publishers_list(args: argparse.Namespace) -> int:
 
 
 def cmd_publishers_export(args: argparse.Namespace) -> int:
-    with connect(args) as client:
+    with connect(args, with_cdn=False) as client:
         document = client.trust_document()
     text = json.dumps(document, indent=1, sort_keys=True) + "\n"
     if args.output == "-":
@@ -470,21 +469,21 @@ def cmd_publishers_export(args: argparse.Namespace) -> int:
 
 
 def cmd_publishers_folders(args: argparse.Namespace) -> int:
-    with connect(args) as client:
+    with connect(args, with_cdn=False) as client:
         out = client.set_publisher_folders(args.key_id, args.folder)
     emit(args, out, lambda d: f"{d['name']} may sign for {d['folders']}")
     return 0
 
 
 def cmd_publishers_revoke(args: argparse.Namespace) -> int:
-    with connect(args) as client:
+    with connect(args, with_cdn=False) as client:
         out = client.revoke_publisher(args.key_id)
     emit(args, out, lambda d: f"Revoked {d['name']}; export the trust file again for devices")
     return 0
 
 
 def cmd_publishers_require(args: argparse.Namespace) -> int:
-    with connect(args) as client:
+    with connect(args, with_cdn=False) as client:
         out = client.set_folder_policy(args.folder, not args.off)
     emit(
         args,
@@ -523,13 +522,12 @@ def add_publisher_commands(admin: Any, common: argparse.ArgumentParser) -> None:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from azaion.releases import TrustedPublishers
+    from azaion import constants
 
-    if not (args.trusted_publishers or os.environ.get("AZAION_TRUSTED_PUBLISHERS", "").strip()):
+    if not (args.trusted_publishers or constants.trusted_publishers_file()):
         raise UsageError(
             "verify needs trusted publishers: pass --trusted-publishers FILE or set AZAION_TRUSTED_PUBLISHERS"
         )
-    TrustedPublishers.of(args.trusted_publishers or os.environ["AZAION_TRUSTED_PUBLISHERS"].strip())
     with connect(args) as client:
         data = client.load_big_small_resource(args.name, args.folder)
         release = client.last_release

@@ -8,7 +8,9 @@ that new groups (devices, publishers) are one more function. Every command calls
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
+import functools
 import os
 import secrets
 from typing import Any, Callable
@@ -22,11 +24,27 @@ NEW_PASSWORD_ENV = "AZAION_NEW_USER_PASSWORD"  # noqa: S105 - a variable name
 Command = Callable[[str, Callable[[argparse.Namespace], int], str], argparse.ArgumentParser]
 
 
+def _one_client(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """Run an admin command with one client for all of its calls: one login, one password
+    prompt (a second read of ``--password-stdin`` would find standard input empty)."""
+
+    @functools.wraps(func)
+    def run(args: argparse.Namespace) -> int:
+        with contextlib.ExitStack() as session:
+            args.admin_session = session
+            return func(args)
+
+    return run
+
+
 def _call(args: argparse.Namespace, method: str, path: str, body: Any = None, params: Any = None) -> Any:
     from azaion.cli import connect
 
-    with connect(args, with_cdn=False) as client:
-        return client.admin(method, path, body, params)
+    client = getattr(args, "admin_client", None)
+    if client is None:
+        client = args.admin_session.enter_context(connect(args, with_cdn=False))
+        args.admin_client = client
+    return client.admin(method, path, body, params)
 
 
 def _emit(args: argparse.Namespace, data: Any, text: Callable[[Any], str]) -> int:
@@ -392,14 +410,14 @@ def add_admin(sub: Any, common: argparse.ArgumentParser) -> None:
             cname: str, func: Callable[[argparse.Namespace], int], chelp: str
         ) -> argparse.ArgumentParser:
             p = commands.add_parser(cname, help=chelp, description=chelp, parents=[common])
-            p.set_defaults(func=func)
+            p.set_defaults(func=_one_client(func))
             return p
 
         adder(command)
 
     def leaf(name: str, func: Callable[[argparse.Namespace], int], help: str) -> argparse.ArgumentParser:
         p = admin_sub.add_parser(name, help=help, description=help, parents=[common])
-        p.set_defaults(func=func)
+        p.set_defaults(func=_one_client(func))
         return p
 
     group("users", "user accounts", add_users)

@@ -19,6 +19,10 @@ variable                       meaning                                    defaul
 ``AZAION_CONCURRENCY``         parallel S3 transfers                      4
 ``AZAION_HARDWARE_FINGERPRINT`` replaces the collected fingerprint        (none)
 ``AZAION_TRUSTED_PUBLISHERS``  JSON file of trusted publisher keys        (none: no checks)
+``AZAION_DATA_DIR``            the device's key store, the release state  user data dir
+``AZAION_JWKS_FILE``           the server's signing keys to trust first   (none: first seen)
+``AZAION_TPM_TCTI``            the TPM holding the device keys            /dev/tpmrm0 if present
+``AZAION_LEGACY_ENVELOPE``     speak the seed's v1 envelope               false
 =============================  =========================================  ===================
 """
 
@@ -27,7 +31,7 @@ import os
 from azaion.errors import ConfigurationError
 
 CDN_CONFIG = "cdn.yaml"
-# At the cache's root: the highest release version accepted per folder and name.
+# In the data directory, beside the device key store: the highest release accepted per resource.
 RELEASE_STATE = ".releases.json"
 SYSTEM_FOLDER = "system"
 BIG_SUFFIX = ".big"
@@ -92,16 +96,21 @@ cpdef str api_url(object override=None):
     return url
 
 
-cpdef object cache_dir(object override=None):
-    """Where big parts are cached: ``override``, else ``AZAION_CACHE_DIR``, else the user cache dir."""
+cdef object _user_dir(object override, str env, str platform_dir):
+    # The argument, else the variable, else platformdirs' folder of that kind for this user.
     from pathlib import Path
 
-    chosen = override if override is not None else _env("AZAION_CACHE_DIR")
+    chosen = override if override is not None else _env(env)
     if chosen is None:
         import platformdirs
 
-        chosen = platformdirs.user_cache_dir(APP_NAME, appauthor=False)
+        chosen = getattr(platformdirs, platform_dir)(APP_NAME, appauthor=False)
     return Path(chosen).expanduser()
+
+
+cpdef object cache_dir(object override=None):
+    """Where big parts are cached: ``override``, else ``AZAION_CACHE_DIR``, else the user cache dir."""
+    return _user_dir(override, "AZAION_CACHE_DIR", "user_cache_dir")
 
 
 cpdef int small_size_kb():
@@ -166,16 +175,7 @@ cpdef object trusted_publishers_file():
 cpdef object data_dir(object override=None):
     """Where the device's key store lives: the argument, ``AZAION_DATA_DIR``, or the user's data
     directory (``platformdirs``)."""
-    from pathlib import Path
-
-    if override is not None:
-        return Path(override)
-    value = _env("AZAION_DATA_DIR")
-    if value is not None:
-        return Path(value)
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+    return _user_dir(override, "AZAION_DATA_DIR", "user_data_dir")
 
 
 cpdef object tpm_tcti():

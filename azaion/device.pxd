@@ -27,5 +27,7 @@ cdef class DeviceKeys:
     cdef bytes open_in_tpm(self, bytes body, bytes info)
 
 
-cdef str device_b64url(bytes data)
+cdef str b64url_text(bytes data)
+cdef bytes b64url_bytes(object text)
+cdef str jwk_thumbprint(dict jwk, tuple required)
 cdef bytes hpke_info(str folder, str name, str version, long device_id)

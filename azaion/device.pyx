@@ -19,6 +19,7 @@ cdef bytes DEVICE_FILE_MAGIC = b"AZDK"
 cdef int DEVICE_FILE_VERSION = 1
 cdef bytes DEVICE_FILE_SALT = b"azaion device key file v1"
 cdef bytes SEALED_INFO = b"azaion sealed v2"
+cdef tuple EC_MEMBERS = ("crv", "kty", "x", "y")
 cdef int SEALED_FORMAT = 2
 cdef str DEVICE_OPEN_FAILED = (
     "the device key store does not open on this machine (another machine's, a changed hardware "
@@ -26,15 +27,19 @@ cdef str DEVICE_OPEN_FAILED = (
 )
 
 
-cdef str device_b64url(bytes data):
+# Base64url (RFC 7515) and RFC 7638 thumbprints for every key the client handles: the device's
+# P-256 keys here, the server's Ed25519 keys in api_client.
+cdef str b64url_text(bytes data):
     import base64
 
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
-cdef bytes device_b64url_decode(str text):
+cdef bytes b64url_bytes(object text):
     import base64
 
+    if not isinstance(text, str) or "=" in text:
+        raise ValueError("not unpadded base64url")
     # Not `-len(text) % 4`: the module is built with cdivision, where that remainder is negative.
     return base64.urlsafe_b64decode(text + "=" * ((4 - len(text) % 4) % 4))
 
@@ -51,15 +56,17 @@ cdef bytes hpke_info(str folder, str name, str version, long device_id):
 
 cdef dict public_jwk(object private_key):
     numbers = private_key.public_key().public_numbers()
-    return {"kty": "EC", "crv": "P-256", "x": device_b64url(numbers.x.to_bytes(32, "big")),
-            "y": device_b64url(numbers.y.to_bytes(32, "big"))}
+    return {"kty": "EC", "crv": "P-256", "x": b64url_text(numbers.x.to_bytes(32, "big")),
+            "y": b64url_text(numbers.y.to_bytes(32, "big"))}
 
 
-cdef str jwk_thumbprint(dict jwk):
-    # RFC 7638: the required members of an EC key, in lexicographic order, no whitespace.
-    canonical = json.dumps({"crv": jwk["crv"], "kty": jwk["kty"], "x": jwk["x"], "y": jwk["y"]},
-                           separators=(",", ":"), sort_keys=True)
-    return device_b64url(hashlib.sha256(canonical.encode("ascii")).digest())
+cdef str jwk_thumbprint(dict jwk, tuple required):
+    # RFC 7638: the key type's required members, in lexicographic order, no whitespace.
+    members = {}
+    for member in required:
+        members[member] = jwk[member]
+    canonical = json.dumps(members, separators=(",", ":"), sort_keys=True)
+    return b64url_text(hashlib.sha256(canonical.encode("ascii")).digest())
 
 
 cdef object file_key(str hardware):
@@ -68,6 +75,11 @@ cdef object file_key(str hardware):
 
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=DEVICE_FILE_SALT,
                 info=b"").derive(hardware.encode("ascii"))
+
+
+cdef str compact_json(object value):
+    # One JWS part: base64url of compact JSON.
+    return b64url_text(json.dumps(value, separators=(",", ":")).encode("utf-8"))
 
 
 cdef bytes private_der(object key):
@@ -173,8 +185,8 @@ cdef object tpm_template(str kind, bytes account):
 
 cdef dict tpm_public_jwk(object public):
     ecc = public.publicArea.unique.ecc
-    return {"kty": "EC", "crv": "P-256", "x": device_b64url(bytes(ecc.x).rjust(32, b"\x00")),
-            "y": device_b64url(bytes(ecc.y).rjust(32, b"\x00"))}
+    return {"kty": "EC", "crv": "P-256", "x": b64url_text(bytes(ecc.x).rjust(32, b"\x00")),
+            "y": b64url_text(bytes(ecc.y).rjust(32, b"\x00"))}
 
 
 # No tp_traverse: gc.get_referents would hand out the private key objects, whose
@@ -237,7 +249,7 @@ cdef class DeviceKeys:
         keys.signing_key, keys.sealing_key = open_key_file(data, hardware)
         keys.signing_jwk = public_jwk(keys.signing_key)
         keys.sealing_jwk = public_jwk(keys.sealing_key)
-        keys.jkt = jwk_thumbprint(keys.signing_jwk)
+        keys.jkt = jwk_thumbprint(keys.signing_jwk, EC_MEMBERS)
         return keys
 
     @staticmethod
@@ -272,7 +284,7 @@ cdef class DeviceKeys:
         keys.path = None
         keys.signing_jwk = tpm_public_jwk(signing_public)
         keys.sealing_jwk = tpm_public_jwk(sealing_public)
-        keys.jkt = jwk_thumbprint(keys.signing_jwk)
+        keys.jkt = jwk_thumbprint(keys.signing_jwk, EC_MEMBERS)
         return keys
 
     def __dealloc__(self):
@@ -315,10 +327,9 @@ cdef class DeviceKeys:
         header = {"typ": "dpop+jwt", "alg": "ES256", "jwk": self.signing_jwk}
         claims = {"htm": method, "htu": url, "iat": int(time.time()), "jti": uuid.uuid4().hex}
         if token is not None:
-            claims["ath"] = device_b64url(hashlib.sha256(token.encode("ascii")).digest())
-        compact = lambda value: device_b64url(json.dumps(value, separators=(",", ":")).encode("utf-8"))
-        signing_input = f"{compact(header)}.{compact(claims)}"
-        return f"{signing_input}.{device_b64url(self.sign_input(signing_input.encode('ascii')))}"
+            claims["ath"] = b64url_text(hashlib.sha256(token.encode("ascii")).digest())
+        signing_input = f"{compact_json(header)}.{compact_json(claims)}"
+        return f"{signing_input}.{b64url_text(self.sign_input(signing_input.encode('ascii')))}"
 
     cdef dict enrol_body(self, str hardware):
         return {"signing_key": dict(self.signing_jwk), "sealing_key": dict(self.sealing_jwk), "hardware": hardware}
@@ -367,7 +378,7 @@ cdef class DeviceKeys:
             finally:
                 self.tpm.flush_context(handle)
             dh = bytes(shared_point.point.x).rjust(32, b"\x00")
-            pk_rm = (b"\x04" + device_b64url_decode(self.sealing_jwk["x"]) + device_b64url_decode(self.sealing_jwk["y"]))
+            pk_rm = (b"\x04" + b64url_bytes(self.sealing_jwk["x"]) + b64url_bytes(self.sealing_jwk["y"]))
             plaintext = hpke_open_with_dh(dh, enc, pk_rm, info, body[65:])
         except InvalidTag:
             failure = True

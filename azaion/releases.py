@@ -86,7 +86,7 @@ def _check_key_type(key: Any, private: bool) -> Any:
 
 
 def load_signing_key(source: Any) -> Any:
-    """A publisher's private key: a ``cryptography`` key object, PEM bytes, or a PEM file's path.
+    """A publisher's private key: a ``cryptography`` key object, PEM bytes or text, or a PEM file's path.
 
     The PEM must not be encrypted (decrypt it with ``cryptography`` and pass the key object).
     """
@@ -94,6 +94,9 @@ def load_signing_key(source: Any) -> Any:
 
     if hasattr(source, "sign") and hasattr(source, "public_key"):
         return _check_key_type(source, True)
+    if isinstance(source, str) and "-----BEGIN" in source:
+        # PEM text, not a path: never echoed into the "cannot read the file" message below.
+        source = source.encode("ascii", "replace")
     if isinstance(source, (str, os.PathLike)):
         try:
             with open(source, "rb") as f:

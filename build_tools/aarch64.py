@@ -48,8 +48,7 @@ CACHE = ROOT / "build" / "aarch64"
 SUITES = {"3.11": "bookworm", "3.13": "trixie"}
 # The glibc of each release: the device takes dependencies' wheels up to it (onnxruntime's
 # aarch64 wheels are manylinux_2_28 since 1.17).
-GLIBC = {"bullseye": 31, "bookworm": 36, "trixie": 41}
-NO_DEBIAN_ARM64 = ("3.10", "3.12")
+GLIBC = {"bookworm": 36, "trixie": 41}
 TARGET = "aarch64-linux-gnu.2.17"
 PLATFORM_TAGS = ("manylinux_2_17_aarch64", "manylinux2014_aarch64")
 # Packages a recursive Depends: pulls in that running Python does not need (tools, -dev files).
@@ -261,11 +260,6 @@ def headers(version: str) -> Path:
             root / "usr" / "include" / "aarch64-linux-gnu" / f"python{version}",
             include / "aarch64-linux-gnu" / f"python{version}",
         )
-    # CPython 3.9's Python.h includes <crypt.h> (libcrypt's, not glibc's, so zig has none);
-    # nothing of it is used by the extension: an empty one.
-    crypt = include / "crypt.h"
-    if not crypt.exists():
-        crypt.write_text("/* build_tools/aarch64.py: Python.h (3.9) includes it; nothing is used. */\n")
     return include
 
 

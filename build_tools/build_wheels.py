@@ -5,9 +5,9 @@
 No containers: each interpreter (pyenv's versions under $PYENV_ROOT/versions, or python3.X on
 PATH) builds from the sdist with ``python -m build --wheel`` in its own isolated environment,
 ``auditwheel repair --strip`` makes the wheel manylinux and drops symbol tables and debug
-information, and build_tools/check_wheel.py checks every wheel. The aarch64 wheels (CPython 3.9,
-3.11, 3.13: the ones Debian has for arm64) are cross-compiled from the same sdist by
-build_tools/aarch64.py and checked without an install (``make test-aarch64`` runs them under
+information, and build_tools/check_wheel.py checks every wheel. The aarch64 wheels (CPython
+3.11, 3.13: Debian's arm64 ones that cryptography >= 47 supports) are cross-compiled from the
+same sdist by build_tools/aarch64.py and checked without an install (``make test-aarch64`` runs them under
 QEMU); ``--aarch64 3.11`` picks versions, ``--no-aarch64`` skips them. Hosted CI builds the other
 platforms with cibuildwheel (pyproject.toml, .github/workflows/wheels.yml); docs/packaging.md.
 

@@ -56,6 +56,7 @@ hiddenimports += [
     "enum",
     "errno",
     "fcntl",
+    "functools",
     "hashlib",
     "hmac",
     "importlib.util",

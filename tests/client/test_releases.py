@@ -108,6 +108,16 @@ def test_rollback_state() -> None:
         releases.check_rollback(b"{not json", release(5))
 
 
+@pytest.mark.parametrize("vector", VECTORS[:1], ids=["pem-text"])
+def test_pem_text_is_a_key_not_a_path_and_never_lands_in_a_message(vector) -> None:
+    pem = vector["private_key"]
+    assert releases.load_signing_key(pem).public_key() is not None
+    broken = pem.replace(pem.splitlines()[1], "A" * len(pem.splitlines()[1]))
+    with pytest.raises(azaion.ConfigurationError) as caught:
+        releases.load_signing_key(broken)
+    assert pem.splitlines()[2] not in str(caught.value) and "AAAA" not in str(caught.value)
+
+
 def test_bad_keys_and_trust_files(tmp_path) -> None:
     from cryptography.hazmat.primitives.asymmetric import ec
 

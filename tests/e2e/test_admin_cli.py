@@ -140,3 +140,23 @@ def test_only_api_admins_administer(run, make_account):  # noqa: F811
     assert refused.returncode == 4 and b"FORBIDDEN" in refused.stderr
     usage = run("admin", "licences", "show", account=operator, check=False)
     assert usage.returncode == 2
+
+
+def test_a_two_call_command_reads_the_password_from_stdin_once(run, make_account, live):  # noqa: F811
+    # `users role` looks the user up, then changes it: one login for both, so --password-stdin
+    # (read once, then empty) is enough.
+    admin = make_account("ApiAdmin")
+    person = make_account("Operator")
+    done = run(
+        "admin",
+        "users",
+        "role",
+        person.email,
+        "Validator",
+        "--email",
+        admin.email,
+        "--password-stdin",
+        "--json",
+        stdin=admin.password + "\n",
+    )
+    assert _json(done)["role"] == "Validator"
