@@ -10,13 +10,12 @@ from azaion_server.auth.deps import ApiAdmin, CurrentCaller
 from azaion_server.deps import SessionDep
 from azaion_server.devices import models
 from azaion_server.devices.deps import Enrolment
+from azaion_server.devices.exceptions import DeviceNotFound
 from azaion_server.devices.schemas import DeviceList, DeviceOut, EnrolRequest
 from azaion_server.jwt.deps import ClaimsDep
-from azaion_server.vocabulary import MAX_ID
+from azaion_server.vocabulary import MAX_ID, Role
 
 router = APIRouter(prefix="/devices", tags=["devices"])
-
-DeviceId = Annotated[int, Query(ge=1, le=MAX_ID)]
 
 
 @router.post(
@@ -68,13 +67,12 @@ def approve_device(device_id: int, _admin: ApiAdmin, settings: Enrolment, sessio
 @router.post("/{device_id}/revoke", response_model=DeviceOut)
 def revoke_device(device_id: int, caller: CurrentCaller, session: SessionDep) -> DeviceOut:
     """Revoke a device: ApiAdmins any, other callers their own (a lost device)."""
-    owner = None if caller.role == "ApiAdmin" else caller
+    owner = None if caller.role == Role.API_ADMIN.value else caller
     return DeviceOut.of(models.revoke(session, _checked(device_id), owner))
 
 
 def _checked(device_id: int) -> int:
-    from azaion_server.devices.exceptions import DeviceNotFound
-
+    # An id out of range is a device that does not exist (404), as an unknown one is.
     if not 0 < device_id <= MAX_ID:
         raise DeviceNotFound()
     return device_id
