@@ -40,6 +40,8 @@ DEBIAN_PACKAGES += swtpm swtpm-tools tpm2-tools libtss2-dev
 # QEMU user mode: make test-aarch64 runs Debian's arm64 CPython (downloaded by
 # build_tools/aarch64_device.py into build/aarch64/, never installed) on this x86-64 machine.
 DEBIAN_PACKAGES += qemu-user-static
+# libfaketime: the offline loads of tests/e2e/test_offline.py under a clock moved ahead and back.
+DEBIAN_PACKAGES += faketime
 packages:
 	build_tools/debian_packages.sh $(DEBIAN_PACKAGES)
 

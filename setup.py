@@ -31,7 +31,7 @@ from pathlib import Path
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
-PROTECTED = ["security", "credentials", "hardware_service", "device", "cdn_manager", "cache", "api_client"]
+PROTECTED = ["security", "credentials", "hardware_service", "device", "cdn_manager", "cache", "lease", "api_client"]
 PUBLIC = ["constants", "user"]
 
 ROOT = Path(__file__).resolve().parent

@@ -4,6 +4,7 @@ from azaion.cdn_manager cimport CDNManager
 from azaion.credentials cimport Credentials
 from azaion.device cimport DeviceKeys
 from azaion.hardware_service cimport HardwareService
+from azaion.lease cimport Clock, LeaseStore
 from azaion.security cimport EnvelopeKeys
 from azaion.user cimport User
 
@@ -49,6 +50,10 @@ cdef class ApiClient:
     cdef DeviceKeys device
     cdef long device_id
     cdef bint legacy
+    # Offline loads (azaion/lease.pyx): AZAION_OFFLINE, the leases beside the cache, the clock's mark.
+    cdef readonly bint offline
+    cdef LeaseStore lease_store
+    cdef Clock clock
 
     cpdef set_credentials_from_dict(self, str email, str password, bint load_cdn=*)
     cdef set_credentials(self, Credentials credentials)
@@ -78,3 +83,14 @@ cdef class ApiClient:
     cdef DeviceKeys device_keys(self)
     cdef long enrolled_device(self) except -1
     cdef dict proof_headers(self, str method, str url, bint authenticated)
+    cdef int raise_for(self, object response) except -1
+    cdef int wipe_revoked(self) except -1
+    cdef int own_device(self, dict data) except -1
+    cdef str account(self)
+    cdef object key_store_path(self)
+    cdef bint keeps_leases(self)
+    cdef LeaseStore leases(self)
+    cdef Clock device_clock(self)
+    cdef int keep_lease(self, str folder, str name, str lease, bytes sealed, bytes small, str version,
+                        object date) except -1
+    cdef bytes load_offline(self, str folder, str name, object progress, object why)

@@ -51,6 +51,10 @@ class ApiClient:
     @property
     def data_dir(self) -> Path:
         """Where the device's key store lives (``AZAION_DATA_DIR`` or the user's data directory)."""
+    @property
+    def offline(self) -> bool:
+        """True when loads come from leases and the cache only and no connection is opened
+        (``AZAION_OFFLINE=1`` or ``offline=True``)."""
     def __init__(
         self,
         api_url: Optional[str] = None,
@@ -60,8 +64,10 @@ class ApiClient:
         data_dir: Optional[Union[str, PathLike[str]]] = None,
         trusted_publishers: Optional[Union[str, PathLike[str], TrustedPublishers]] = None,
         jwks: Optional[dict[str, Any]] = None,
+        offline: Optional[bool] = None,
     ) -> None:
-        """``jwks``: the server's JWK Set to trust (else ``AZAION_JWKS_FILE``, else the set first seen)."""
+        """``jwks``: the server's JWK Set to trust (else ``AZAION_JWKS_FILE``, else the set first seen);
+        ``offline``: load from leases only and open no connection (else ``AZAION_OFFLINE``)."""
     def __enter__(self) -> ApiClient: ...
     def __exit__(
         self,
@@ -71,10 +77,11 @@ class ApiClient:
         """Close the HTTP session and forget the session token."""
     def set_credentials_from_dict(self, email: str, password: str, load_cdn: bool = True) -> None:
         """Log in as a user: email and password; reads ``cdn.yaml`` now (unless ``load_cdn`` is
-        false), so a wrong password fails here; the device enrols itself on that first contact.
+        false, or offline), so a wrong password fails here; the device enrols itself on that first
+        contact. When the API cannot be reached, ``cdn.yaml`` is read later, at the first CDN
+        download, so that a device with leases loads offline.
 
-        Raises :class:`~azaion.errors.AuthenticationError` for refused credentials,
-        :class:`~azaion.errors.NetworkError` when the API cannot be reached.
+        Raises :class:`~azaion.errors.AuthenticationError` for refused credentials.
         """
     def set_machine_credentials(self, client_name: str, key: str) -> None:
         """Authenticate as a machine client (name and the base64 key of ``POST /clients``)."""
@@ -96,6 +103,12 @@ class ApiClient:
         called as the big part arrives. Raises :class:`~azaion.errors.IntegrityError` for
         tampered or stale bytes, :class:`~azaion.errors.LicenseError` and the other
         :class:`~azaion.errors.AzaionError` subclasses for what the server refuses.
+
+        When the API cannot be reached (or offline), the device's lease for the resource and
+        the cached big part serve the load; :class:`~azaion.errors.OfflineError` when there is
+        none, :class:`~azaion.errors.LeaseExpired`, :class:`~azaion.errors.LeaseError`,
+        :class:`~azaion.errors.ClockError` and :class:`~azaion.errors.OfflineStateError` when the
+        lease or the clock is refused (docs/client.md, "Offline").
         """
     def upload_big_small_resource(
         self,
@@ -126,8 +139,9 @@ class ApiClient:
         """Devices of every account, or of one user or machine client (ApiAdmins)."""
     def approve_device(self, device_id: int) -> dict[str, Any]:
         """Activate a pending device (ApiAdmins)."""
-    def revoke_device(self, device_id: int) -> dict[str, Any]:
-        """Revoke a device (ApiAdmins any, others their own): refused from its next request on."""
+    def revoke_device(self, device_id: int, reason: str = "lost") -> dict[str, Any]:
+        """Revoke a device (ApiAdmins any, others their own) as ``lost`` or ``retired``: refused from
+        its next request on, and it wipes what it holds when it hears of it."""
     def register_publisher(self, name: str, public_key: Any, folders: list[str]) -> dict[str, Any]:
         """Register a publisher's public key (PEM, or a key object) for ``folders``; ApiAdmin only."""
     def list_publishers(self) -> list[dict[str, Any]]:
@@ -173,5 +187,7 @@ class ApiClient:
 
         The stream resumes after ``last_event_id``; when the connection drops it reconnects
         with backoff and resumes after the last event it yielded, so none is lost. With
-        ``reconnect=False`` the iterator ends when the stream does.
+        ``reconnect=False`` the iterator ends when the stream does. A ``device.revoked`` event
+        for this device wipes what the client holds for it and raises
+        :class:`~azaion.errors.DeviceRevoked`.
         """

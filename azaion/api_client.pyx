@@ -18,14 +18,17 @@ from azaion.errors import (
     CDNError,
     ConfigurationError,
     DeviceError,
+    DeviceRevoked,
     HardwareMismatch,
     IntegrityError,
     InvalidName,
     InvalidToken,
+    LeaseError,
     LicenseError,
     LicenseExpired,
     NetworkError,
     NotAuthenticated,
+    OfflineError,
     PermissionDenied,
     ResourceNotFound,
     ServerError,
@@ -40,6 +43,7 @@ from azaion.constants cimport DEFAULT_SEGMENT_SIZE
 from azaion.credentials cimport Credentials, MachineCredentials
 from azaion.device cimport DeviceKeys, b64url_bytes, b64url_text, jwk_thumbprint
 from azaion.hardware_service cimport HardwareService
+from azaion.lease cimport Clock, LeaseStore, check_lease, check_lease_time, lease_claims
 from azaion.security cimport (
     EnvelopeKeys,
     ResourceEncryptor,
@@ -89,7 +93,7 @@ cdef dict ERRORS_BY_CODE = {
     "DEVICE_REQUIRED": DeviceError,
     "DEVICE_NOT_ENROLLED": DeviceError,
     "DEVICE_PENDING": DeviceError,
-    "DEVICE_REVOKED": DeviceError,
+    "DEVICE_REVOKED": DeviceRevoked,
     "DEVICE_LIMIT": DeviceError,
 }
 cdef dict ADVICE = {
@@ -121,7 +125,8 @@ cdef dict ADVICE = {
                        "AZAION_LEGACY_ENVELOPE",
     "DEVICE_NOT_ENROLLED": "this device is not enrolled; the client enrols it at its first load",
     "DEVICE_PENDING": "this device waits for an administrator's approval (azaion admin devices approve ID)",
-    "DEVICE_REVOKED": "this device was revoked; ask an administrator",
+    "DEVICE_REVOKED": "this device was revoked (lost or retired) and what it held here is wiped; ask an "
+                      "administrator to enrol this machine again",
     "DEVICE_LIMIT": "the licence allows no further device; ask an administrator to revoke an old one or raise "
                     "max_devices",
 }
@@ -138,7 +143,8 @@ cdef str check_name(object value, str what):
         if c in FORBIDDEN_CHARACTERS or ord(c) < 0x20 or ord(c) == 0x7F:
             raise InvalidName(f"the {what} name {value!r} holds a path separator, ':', '%' or a control character")
     # Windows drops a trailing dot or space, so `a.` and `a ` would name the file `a` there.
-    if value[0] in ". " or value[-1] in ". ":
+    # Not value[-1]: the modules are built with wraparound off, where a negative index reads out of bounds.
+    if value[0] in ". " or value[len(value) - 1] in ". ":
         raise InvalidName(f"the {what} name {value!r} may not start or end with a dot or a space")
     if value.split(".", 1)[0].rstrip(" ").upper() in DEVICE_NAMES:
         raise InvalidName(f"the {what} name {value!r} is reserved on some systems; choose another")
@@ -440,13 +446,14 @@ cdef object make_session(str api_url):
 cdef class ApiClient:
 
     def __init__(self, str api_url=None, *, cache_dir=None, jwt_public_key=None, data_dir=None,
-                 trusted_publishers=None, jwks=None):
+                 trusted_publishers=None, jwks=None, offline=None):
         from azaion.releases import TrustedPublishers
 
         self.api_url = constants.api_url(api_url)
         self.cache_dir = constants.cache_dir(cache_dir)
         self.data_dir = constants.data_dir(data_dir)
         self.legacy = constants.legacy_envelope()
+        self.offline = constants.offline() if offline is None else bool(offline)
         self.device_id = -1
         self.big_parts = BigPartCache.new(self.cache_dir)
         self.trusted = TrustedPublishers.of(trusted_publishers if trusted_publishers is not None
@@ -485,10 +492,17 @@ cdef class ApiClient:
     cpdef set_credentials_from_dict(self, str email, str password, bint load_cdn=True):
         self.set_credentials(Credentials(email, password))
         self.cdn_manager = None
-        if load_cdn:
+        if load_cdn and not self.offline:
             # cdn.yaml now, as the seed does: a wrong password (or a device the server does not
-            # serve) fails here, not at the first load. The device enrols itself here.
-            self.cdn()
+            # serve) fails here, not at the first load. The device enrols itself here. Out of
+            # reach of the API, a device that keeps leases goes on (it may load offline) and reads
+            # cdn.yaml later, when a CDN download needs it.
+            try:
+                self.cdn()
+            except NetworkError:
+                if not self.keeps_leases():
+                    raise
+                log.info("the API cannot be reached: cdn.yaml is read at the first CDN download")
 
     def set_machine_credentials(self, str client_name, str key):
         """Authenticate as a machine client (name and the base64 key of ``POST /clients``)."""
@@ -504,6 +518,8 @@ cdef class ApiClient:
         self.envelope_keys = None
         self.device = None  # a key store per account: one machine may hold several accounts' devices
         self.device_id = -1
+        self.lease_store = None
+        self.clock = None
 
     cpdef login(self):
         if self.credentials is None:
@@ -514,7 +530,7 @@ cdef class ApiClient:
         response = self.send("POST", "/login",
                              {"json": {"email": self.credentials.email, "password": self.credentials.password()}},
                              False, False)
-        raise_for_response(response)
+        self.raise_for(response)
         token = None
         try:
             token = response.json()["token"]
@@ -547,7 +563,7 @@ cdef class ApiClient:
         body = {"client_name": creds.client_name, "id": challenge["id"], "duration": 3600,
                 "encrypted_text": answer}
         response = self.send("POST", "/auth_verify", {"json": body}, False, False)
-        raise_for_response(response)
+        self.raise_for(response)
         session = self.json_of(response).get("session")
         if not isinstance(session, dict) or not isinstance(session.get("token"), str):
             raise AuthenticationError(refused)
@@ -668,6 +684,10 @@ cdef class ApiClient:
     cdef object send(self, str method, str url, object payload, bint is_stream, bint authenticated):
         import requests
 
+        if self.offline:
+            # The one place a request starts: offline, none does (no DNS lookup, no connection).
+            raise OfflineError(f"offline (AZAION_OFFLINE=1): {method} {url} needs the API; only loads from leases "
+                               "and the cache work offline")
         extra = {}
         if "headers" in payload:
             payload = dict(payload)
@@ -716,8 +736,34 @@ cdef class ApiClient:
             response.close()
             self.login()
             response = self.send(method, url, payload, is_stream, True)
-        raise_for_response(response)
+        self.raise_for(response)
         return response
+
+    cdef int raise_for(self, object response) except -1:
+        # raise_for_response, and a revoked device wipes what it holds before the error goes up.
+        try:
+            raise_for_response(response)
+        except DeviceRevoked:
+            self.wipe_revoked()
+            raise
+        return 0
+
+    cdef int wipe_revoked(self) except -1:
+        # docs/security.md, "Lost devices": cached big parts, partial downloads, leases, the
+        # clock's state and the device key store go; the trusted server keys stay.
+        log.warning("this device was revoked: wiping its cache, leases and key store")
+        self.big_parts.wipe()
+        if self.credentials is not None:
+            device = self.device_keys()
+            self.device_clock().forget()
+            device.forget()
+        self.device = None
+        self.device_id = -1
+        self.lease_store = None
+        self.clock = None
+        self.cdn_manager = None
+        self.token = None
+        return 0
 
     # -- resources ---------------------------------------------------------------------
 
@@ -738,16 +784,46 @@ cdef class ApiClient:
         if self.credentials is None:
             raise NotAuthenticated("no credentials: call set_credentials_from_dict(email, password) first")
         if self.device is None:
-            import hashlib
-
-            account = hashlib.sha256(self.credentials.identity()).hexdigest()[:32]
+            account = self.account()
             tcti = constants.tpm_tcti()
             if tcti is not None:
                 self.device = DeviceKeys.in_tpm(tcti, account.encode("ascii"))
             else:
-                self.device = DeviceKeys.load_or_create(self.data_dir / f"device-{account}.key",
+                self.device = DeviceKeys.load_or_create(self.key_store_path(),
                                                         self.hardware_service().hardware_hash)
         return self.device
+
+    cdef str account(self):
+        # The account's name on disk and in the TPM: the device key store, the clock's state.
+        import hashlib
+
+        return hashlib.sha256(self.credentials.identity()).hexdigest()[:32]
+
+    cdef object key_store_path(self):
+        return self.data_dir / f"device-{self.account()}.key"
+
+    cdef bint keeps_leases(self):
+        # Whether this account's device keeps a lease here; False when its key store is not there
+        # to say (nothing is created to find out).
+        if self.legacy or self.credentials is None:
+            return False
+        if self.device is None and constants.tpm_tcti() is None \
+                and not self.key_store_path().exists():
+            return False
+        try:
+            return self.leases().holds_any()
+        except AzaionError:
+            return False
+
+    cdef LeaseStore leases(self):
+        if self.lease_store is None:
+            self.lease_store = LeaseStore.new(self.cache_dir, self.device_keys().jkt)
+        return self.lease_store
+
+    cdef Clock device_clock(self):
+        if self.clock is None:
+            self.clock = Clock.new(self.data_dir, self.account(), self.device_keys())
+        return self.clock
 
     cdef long enrolled_device(self) except -1:
         # The client enrols its device itself, once per session: enrolling known keys again
@@ -759,9 +835,11 @@ cdef class ApiClient:
         state = answer.get("state")
         if state == "pending":
             raise DeviceError(ADVICE["DEVICE_PENDING"], code="DEVICE_PENDING")
+        if state == "revoked":
+            self.wipe_revoked()
+            raise DeviceRevoked(ADVICE["DEVICE_REVOKED"])
         if state != "active" or not isinstance(answer.get("id"), int):
-            raise DeviceError(ADVICE["DEVICE_REVOKED"] if state == "revoked" else
-                              "the server answered the enrolment with no active device", code="DEVICE_ERROR")
+            raise DeviceError("the server answered the enrolment with no active device", code="DEVICE_ERROR")
         self.device_id = answer["id"]
         return self.device_id
 
@@ -794,7 +872,78 @@ cdef class ApiClient:
         if folder != constants.SYSTEM_FOLDER and version != sealed_version(plaintext):
             raise IntegrityError("the server sealed a small part under another version than its own; "
                                  "ask the server's administrator")
+        lease = response.headers.get("Azaion-Lease")
+        if lease is not None and folder != constants.SYSTEM_FOLDER:
+            self.keep_lease(folder, filename, lease, response.content, plaintext, version,
+                            response.headers.get("Date"))
         return plaintext
+
+    cdef int keep_lease(self, str folder, str name, str lease, bytes sealed, bytes small, str version,
+                        object date) except -1:
+        # A lease is kept only when it verifies now, with the keys an offline load will use, and
+        # names what was just opened; a lease that does not is dropped (the online load goes on).
+        import hashlib
+        from email.utils import parsedate_to_datetime
+
+        cdef ServerKeys trusted = self.trusted_keys()
+        problem = None
+        claims = None
+        try:
+            claims = lease_claims(lease, trusted.keys)
+            check_lease(claims, self.device.jkt, folder, name, hashlib.sha256(sealed).hexdigest())
+            if claims["version"] != version or claims["sha256"] != hashlib.sha256(small).hexdigest():
+                raise IntegrityError("the lease names another version of the small part")
+        except AzaionError as e:
+            problem = e.message
+        if problem is not None:
+            log.warning("the server's lease of %s/%s is not kept: %s", folder, name, problem)
+            return 0
+        # The latest time seen: the server's clock (its Date), or the lease's signed issue time.
+        seen = float(claims["iat"])
+        try:
+            seen = max(seen, parsedate_to_datetime(date).timestamp()) if date else seen
+        except (TypeError, ValueError, IndexError, OverflowError):
+            pass
+        try:
+            self.leases().keep(folder, name, lease, sealed, self.served_statement)
+            self.device_clock().seen_online(seen)
+        except CacheError as e:
+            log.warning("the lease of %s/%s is not kept: %s", folder, name, e.message)
+        return 0
+
+    cdef bytes load_offline(self, str folder, str name, object progress, object why):
+        # docs/security.md, "Offline leases": the lease, the clock, the sealed small part, then the
+        # big part from the cache alone.
+        import hashlib
+
+        cdef CacheEntry entry
+        cdef DeviceKeys device = self.device_keys()
+        found = self.leases().find(folder, name)
+        if found is None:
+            raise OfflineError(f"{why}, and this device holds no lease for {folder}/{name}: load it once online "
+                               "(its licence must allow offline use, offline_hours)")
+        lease, sealed, statement = found
+        claims = lease_claims(lease, self.trusted_keys().keys)
+        check_lease(claims, device.jkt, folder, name, hashlib.sha256(sealed).hexdigest())
+        now = time.time()
+        self.device_clock().check_offline(now)
+        check_lease_time(claims, now)
+        small, version = device.open_sealed(sealed, folder, name, claims["device"])
+        if version != claims["version"] or version != sealed_version(small) \
+                or hashlib.sha256(small).hexdigest() != claims["sha256"]:
+            raise LeaseError(f"the small part kept with the lease of {folder}/{name} is not the one it names; load "
+                             "it once online to get a new lease")
+        open_header(small, folder, name)
+        self.served_statement = statement
+        if self.trusted is not None:
+            self.check_statement(folder, name)
+        entry = self.big_parts.entry(folder, name)
+        data = entry.read(small, progress)
+        if data is None:
+            raise OfflineError(f"{why}, and the big part of {folder}/{name} is not in this device's cache: load it "
+                               "once online")
+        log.info("loaded %s/%s offline under a lease valid until %s", folder, name, claims["exp"])
+        return self.accept_release(folder, name, data)
 
     cdef upload_file(self, str filename, bytes resource, str folder, str category=None, bint draft=False,
                      bytes statement=None):
@@ -856,7 +1005,17 @@ cdef class ApiClient:
         check_name(folder, "folder")
         check_name(resource_name, "resource")
         self.last_release = None
-        small = self.load_bytes(resource_name, folder)
+        if self.offline:
+            return self.load_offline(folder, resource_name, progress, "offline (AZAION_OFFLINE=1)")
+        try:
+            small = self.load_bytes(resource_name, folder)
+        except (NetworkError, ServerError) as e:
+            # Out of reach of the API (or behind a proxy answering 502-504): a lease, if any.
+            if isinstance(e, ServerError) and e.status not in (502, 503, 504):
+                raise
+            if not self.keeps_leases() or self.leases().find(folder, resource_name) is None:
+                raise
+            return self.load_offline(folder, resource_name, progress, "the API cannot be reached")
         open_header(small, folder, resource_name)
         if self.trusted is not None:
             self.check_statement(folder, resource_name)
@@ -994,9 +1153,13 @@ cdef class ApiClient:
         """Activate a pending device (ApiAdmins)."""
         return self.json_of(self.request("POST", f"/devices/{device_id}/approve", {}, False))
 
-    def revoke_device(self, int device_id):
-        """Revoke a device (ApiAdmins any, others their own): refused from its next request on."""
-        return self.json_of(self.request("POST", f"/devices/{device_id}/revoke", {}, False))
+    def revoke_device(self, int device_id, str reason="lost"):
+        """Revoke a device (ApiAdmins any, others their own) as ``lost`` or ``retired``: refused from
+        its next request on, and it wipes what it holds when it hears of it."""
+        if reason not in ("lost", "retired"):
+            raise BadRequest(f"the reason {reason!r} is not 'lost' or 'retired'")
+        body = {"json": {"reason": reason}}
+        return self.json_of(self.request("POST", f"/devices/{device_id}/revoke", body, False))
 
     # -- registry ----------------------------------------------------------------------
 
@@ -1113,4 +1276,25 @@ cdef class ApiClient:
                 headers["Last-Event-ID"] = str(last_id)
             return self.request("GET", "/events", {"headers": headers}, True)
 
-        return follow(connect, last_event_id, reconnect, constants.backoff_factor())
+        # A `device.revoked` event for this device: the client wipes what it holds and raises.
+        stream = follow(connect, last_event_id, reconnect, constants.backoff_factor())
+        try:
+            for event in stream:
+                data = event.get("data")
+                if event.get("type") == "device.revoked" and isinstance(data, dict) and self.own_device(data):
+                    self.wipe_revoked()
+                    raise DeviceRevoked(ADVICE["DEVICE_REVOKED"])
+                yield event
+        finally:
+            stream.close()
+
+    cdef int own_device(self, dict data) except -1:
+        # An event names this device by id; known once it enrolled (or found it again) this session.
+        if self.legacy or self.credentials is None:
+            return False
+        if self.device_id < 0:
+            try:
+                self.enrolled_device()
+            except DeviceRevoked:
+                return True
+        return data.get("device_id") == self.device_id

@@ -14,6 +14,7 @@ cdef class Directory:
     cdef object identity(self, str name)
     cdef int unlink(self, str name) except -1
     cdef int rename(self, str source, str target) except -1
+    cdef int remove_tree(self, str name) except -1
     cdef list names(self)
     cdef int close(self) except -1
 
@@ -37,6 +38,7 @@ cdef class BigPartCache:
     @staticmethod
     cdef BigPartCache new(object root)
     cdef CacheEntry entry(self, str folder, str name)
+    cdef int wipe(self) except -1
 
 
 cdef class CacheEntry:
@@ -70,3 +72,4 @@ cdef class StateFile:
     @staticmethod
     cdef StateFile new(object root, str name)
     cdef object update(self, object change)
+    cdef int remove(self) except -1

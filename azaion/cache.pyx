@@ -241,6 +241,33 @@ cdef class Directory:
             raise file_error(e, self.path / target) from None
         return 0
 
+    cdef int remove_tree(self, str name) except -1:
+        # A name in this folder and, when it is a folder, all below it; links are removed as
+        # links, never followed (a planted link to elsewhere loses nothing there).
+        cdef Directory folder
+        st = self.identity(name)
+        if st is None:
+            return 0
+        if not stat.S_ISDIR(st.st_mode):
+            return self.unlink(name)
+        folder = self.child(name, False)
+        if folder is not None:
+            try:
+                for inner in folder.names():
+                    folder.remove_tree(inner)
+            finally:
+                folder.close()
+        try:
+            if RELATIVE:
+                os.rmdir(name, dir_fd=self.fd)
+            else:
+                os.rmdir(self.path / name)
+        except FileNotFoundError:
+            pass
+        except OSError as e:
+            raise file_error(e, self.path / name) from None
+        return 0
+
     cdef list names(self):
         try:
             with os.scandir(self.fd if RELATIVE else self.path) as entries:
@@ -439,6 +466,31 @@ cdef class BigPartCache:
         entry.folder_name = disk_name(folder)
         entry.file_name = disk_name(name) + constants.BIG_SUFFIX
         return entry
+
+    cdef int wipe(self) except -1:
+        # A revoked device: every big part, partial download and lock, and the leases in
+        # `.state`; the rest of `.state` (the server keys this machine trusts) stays.
+        cdef Directory root = Directory.open_root(self.root, False)
+        cdef Directory state
+        if root is None:
+            return 0
+        try:
+            for name in root.names():
+                if name != STATE_FOLDER:
+                    root.remove_tree(name)
+                    continue
+                state = root.child(name, False)
+                if state is None:
+                    continue
+                try:
+                    for inner in state.names():
+                        if inner.startswith(LEASE_PREFIX):
+                            state.unlink(inner)
+                finally:
+                    state.close()
+        finally:
+            root.close()
+        return 0
 
     def __repr__(self):
         return f"BigPartCache({str(self.root)!r})"
@@ -669,6 +721,9 @@ cdef class CacheEntry:
 # read whole, replaced atomically (a unique partial file, then a rename), never followed as a link.
 
 cdef Py_ssize_t MAX_STATE_SIZE = 1024 * 1024
+cdef str STATE_FOLDER = ".state"
+# The state files of leases (azaion/lease.pyx): what a revoked device's wipe removes from `.state`.
+cdef str LEASE_PREFIX = "lease-"
 
 
 cdef bytes read_state(object root, str name):
@@ -679,7 +734,7 @@ cdef bytes read_state(object root, str name):
     if top is None:
         return None
     try:
-        folder = top.child(".state", False)
+        folder = top.child(STATE_FOLDER, False)
     finally:
         top.close()
     if folder is None:
@@ -707,7 +762,7 @@ cdef int write_state(object root, str name, bytes data) except -1:
     cdef Directory folder
     cdef CacheFile f
     try:
-        folder = top.child(".state", True)
+        folder = top.child(STATE_FOLDER, True)
     finally:
         top.close()
     partial = f"{name}.{uuid.uuid4().hex}{PARTIAL}"
@@ -738,6 +793,17 @@ cdef class StateFile:
         state.root = root
         state.name = name
         return state
+
+    cdef int remove(self) except -1:
+        cdef Directory root = Directory.open_root(self.root, False)
+        if root is None:
+            return 0
+        try:
+            root.unlink(self.name)
+            root.unlink(self.name + ".lock")
+        finally:
+            root.close()
+        return 0
 
     cdef object update(self, object change):
         # `change(old)` gets the bytes (b"" when there are none) and returns the new bytes, or

@@ -8,6 +8,8 @@ APP_NAME: str
 BIG_SUFFIX: str
 CDN_CONFIG: str
 RELEASE_STATE: str
+CLOCK_STATE: str
+CLOCK_TOLERANCE_SECONDS: int
 SYSTEM_FOLDER: str
 USER_AGENT: str
 
@@ -64,6 +66,9 @@ def data_dir(override: Optional[Union[str, Path]] = None) -> Path:
 
 def legacy_envelope() -> bool:
     """``AZAION_LEGACY_ENVELOPE=true``: speak the seed's v1 envelope to a server that still serves it."""
+
+def offline() -> bool:
+    """``AZAION_OFFLINE=1``: load only from leases and the cache, never open a connection."""
 
 def trusted_publishers_file() -> Optional[str]:
     """The trusted publishers file (``AZAION_TRUSTED_PUBLISHERS``), or None when unset."""

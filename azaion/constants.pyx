@@ -23,6 +23,7 @@ variable                       meaning                                    defaul
 ``AZAION_JWKS_FILE``           the server's signing keys to trust first   (none: first seen)
 ``AZAION_TPM_TCTI``            the TPM holding the device keys            /dev/tpmrm0 if present
 ``AZAION_LEGACY_ENVELOPE``     speak the seed's v1 envelope               false
+``AZAION_OFFLINE``             load from leases only, open no connection  false
 =============================  =========================================  ===================
 """
 
@@ -33,6 +34,11 @@ from azaion.errors import ConfigurationError
 CDN_CONFIG = "cdn.yaml"
 # In the data directory, beside the device key store: the highest release accepted per resource.
 RELEASE_STATE = ".releases.json"
+# In the data directory too: the clock's high-water mark of one account's device (azaion/lease.pyx).
+CLOCK_STATE = ".clock-{account}.json"
+# How far this machine's clock may be behind the latest time seen before offline loads stop: the
+# usual drift of an unsynchronised clock over a few days, not a rollback.
+CLOCK_TOLERANCE_SECONDS = 300
 SYSTEM_FOLDER = "system"
 BIG_SUFFIX = ".big"
 APP_NAME = "azaion"
@@ -198,3 +204,10 @@ cpdef bint legacy_envelope():
     no device key) to a server that still serves it."""
     value = _env("AZAION_LEGACY_ENVELOPE")
     return value is not None and value.strip().lower() in ("1", "true", "yes", "on")
+
+
+cpdef bint offline():
+    """``AZAION_OFFLINE=1`` (huggingface_hub's words and values): load only from leases and the
+    cache, and never open a connection."""
+    value = _env("AZAION_OFFLINE")
+    return value is not None and value.strip().upper() in ("1", "ON", "YES", "TRUE")

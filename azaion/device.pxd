@@ -23,6 +23,9 @@ cdef class DeviceKeys:
     cdef object tpm_key(self, str kind)
     cdef str proof(self, str method, str url, str token)
     cdef dict enrol_body(self, str hardware)
+    cdef bint verify_own(self, bytes data, bytes signature)
+    cdef object counter(self, bint advance)
+    cdef int forget(self) except -1
     cdef tuple open_sealed(self, object sealed, str folder, str name, long device_id)
     cdef bytes open_in_tpm(self, bytes body, bytes info)
 

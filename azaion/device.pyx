@@ -183,6 +183,17 @@ cdef object tpm_template(str kind, bytes account):
     return template
 
 
+cdef long tpm_counter_index(bytes account):
+    # An owner NV index (0x01xxxxxx, below the ranges TCG reserves) named by the account.
+    return 0x01500000 + (int.from_bytes(hashlib.sha256(b"azaion counter " + account).digest()[:4], "big") & 0xFFFFF)
+
+
+cdef log_wipe_failure(str failure):
+    import logging
+
+    logging.getLogger("azaion").warning("the revoked device's key store could not be removed (%s)", failure)
+
+
 cdef dict tpm_public_jwk(object public):
     ecc = public.publicArea.unique.ecc
     return {"kty": "EC", "crv": "P-256", "x": b64url_text(bytes(ecc.x).rjust(32, b"\x00")),
@@ -330,6 +341,86 @@ cdef class DeviceKeys:
             claims["ath"] = b64url_text(hashlib.sha256(token.encode("ascii")).digest())
         signing_input = f"{compact_json(header)}.{compact_json(claims)}"
         return f"{signing_input}.{b64url_text(self.sign_input(signing_input.encode('ascii')))}"
+
+    cdef bint verify_own(self, bytes data, bytes signature):
+        # An ES256 signature (r || s) of this device's signing key over `data`: checked with the
+        # public half, so the same for both stores.
+        from cryptography.exceptions import InvalidSignature
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+        if len(signature) != 64:
+            return False
+        public = ec.EllipticCurvePublicNumbers(
+            int.from_bytes(b64url_bytes(self.signing_jwk["x"]), "big"),
+            int.from_bytes(b64url_bytes(self.signing_jwk["y"]), "big"), ec.SECP256R1()).public_key()
+        der = encode_dss_signature(int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big"))
+        try:
+            public.verify(der, data, ec.ECDSA(hashes.SHA256()))
+        except InvalidSignature:
+            return False
+        return True
+
+    cdef object counter(self, bint advance):
+        # The TPM's monotonic NV counter of this account (created at its first use), after one
+        # increment when `advance`; None for a software store. It cannot be set back, so a state
+        # file that records it shows when an older copy of the file was put back.
+        if self.tpm is None:
+            return None
+        from tpm2_pytss import TPM2B_NV_PUBLIC, TPMS_NV_PUBLIC
+        from tpm2_pytss.constants import TPM2_ALG, TPM2_CAP, TPM2_NT, TPMA_NV
+
+        index = tpm_counter_index(self.tpm_account)
+        failure = None
+        value = None
+        try:
+            more, data = self.tpm.get_capability(TPM2_CAP.HANDLES, index, 1)
+            handles = list(data.data.handles)
+            if handles and handles[0] == index:
+                handle = self.tpm.tr_from_tpmpublic(index)
+            else:
+                attributes = (TPMA_NV.AUTHREAD | TPMA_NV.AUTHWRITE | TPMA_NV.NO_DA
+                              | (TPM2_NT.COUNTER << TPMA_NV.TPM2_NT_SHIFT))
+                handle = self.tpm.nv_define_space(b"", TPM2B_NV_PUBLIC(nvPublic=TPMS_NV_PUBLIC(
+                    nvIndex=index, nameAlg=TPM2_ALG.SHA256, attributes=attributes, dataSize=8)))
+                advance = True  # a counter reads only after its first increment
+            if advance:
+                self.tpm.nv_increment(handle, auth_handle=handle)
+            value = int.from_bytes(bytes(self.tpm.nv_read(handle, 8, 0, auth_handle=handle)), "big")
+            self.tpm.tr_close(handle)
+        except Exception as e:  # tpm2-pytss raises TSS2_Exception and others
+            failure = type(e).__name__
+        if failure is not None:
+            raise DeviceError(f"the TPM's counter of this device could not be read ({failure}); check "
+                              "AZAION_TPM_TCTI", code="DEVICE_KEY_STORE") from None
+        return value
+
+    cdef int forget(self) except -1:
+        # A revoked device: its key store goes (the file; in a TPM, the counter: the keys there
+        # are derived again from the TPM's seed and the account, and the server refuses them).
+        if self.tpm is not None:
+            from tpm2_pytss.constants import TPM2_CAP
+
+            index = tpm_counter_index(self.tpm_account)
+            try:
+                more, data = self.tpm.get_capability(TPM2_CAP.HANDLES, index, 1)
+                handles = list(data.data.handles)
+                if handles and handles[0] == index:
+                    self.tpm.nv_undefine_space(self.tpm.tr_from_tpmpublic(index))
+            except Exception as e:
+                log_wipe_failure(type(e).__name__)
+            return 0
+        if self.path is not None:
+            try:
+                os.unlink(self.path)
+            except FileNotFoundError:
+                pass
+            except OSError as e:
+                log_wipe_failure(e.strerror or type(e).__name__)
+        self.signing_key = None
+        self.sealing_key = None
+        return 0
 
     cdef dict enrol_body(self, str hardware):
         return {"signing_key": dict(self.signing_jwk), "sealing_key": dict(self.sealing_jwk), "hardware": hardware}

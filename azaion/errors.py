@@ -204,6 +204,50 @@ class DeviceError(PermissionDenied):
     code = "DEVICE_ERROR"
 
 
+class DeviceRevoked(DeviceError):
+    """The server revoked this device (lost or retired). The client has already wiped what it held
+    for it: cached big parts, partial downloads, leases and the device key store."""
+
+    code = "DEVICE_REVOKED"
+
+
+# -- offline ---------------------------------------------------------------------------------
+
+
+class OfflineError(AzaionError, ConnectionError):
+    """An offline load is not possible: the API cannot be reached (or ``AZAION_OFFLINE=1``) and
+    this device holds no lease for the resource, or its big part is not in the cache."""
+
+    code = "OFFLINE_UNAVAILABLE"
+
+
+class LeaseError(IntegrityError):
+    """A stored lease is refused: edited, signed by a key this client does not trust, or issued
+    to another device, resource or version."""
+
+    code = "LEASE_INVALID"
+
+
+class LeaseExpired(LeaseError):
+    """The lease's time is up (``expires_at`` has passed): load once online to get a new one."""
+
+    code = "LEASE_EXPIRED"
+
+
+class ClockError(AzaionError, PermissionError):
+    """This machine's clock is earlier than the latest time the client has seen: offline loads
+    stay refused until the clock is right (or the device has been online again)."""
+
+    code = "CLOCK_ROLLED_BACK"
+
+
+class OfflineStateError(ClockError):
+    """The offline state file (the clock's high-water mark) is missing, damaged, not this
+    device's, or an older copy of it: offline loads stay refused until the device is online again."""
+
+    code = "OFFLINE_STATE"
+
+
 # -- transport -----------------------------------------------------------------------------
 
 
@@ -246,19 +290,25 @@ __all__ = [
     "BadRequest",
     "CDNError",
     "CacheError",
+    "ClockError",
     "ConfigurationError",
     "DigestMismatch",
     "DeviceError",
+    "DeviceRevoked",
     "HardwareMismatch",
     "IntegrityError",
     "InvalidName",
     "InvalidToken",
+    "LeaseError",
+    "LeaseExpired",
     "LicenseError",
     "LicenseExpired",
     "ModelError",
     "ModelRuntimeMissing",
     "NetworkError",
     "NotAuthenticated",
+    "OfflineError",
+    "OfflineStateError",
     "PermissionDenied",
     "PublisherNotAllowed",
     "ResourceNotFound",

@@ -145,12 +145,24 @@ class LiveServer:
             ]
         )
 
-    def set_license(self, user_id: int, folders: list[str], days: float = 30, plan: str = "standard") -> None:
+    def set_license(
+        self,
+        user_id: int,
+        folders: list[str],
+        days: float = 30,
+        plan: str = "standard",
+        offline_hours: int = 0,
+    ) -> None:
         expires = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=days)
         self.admin(
             "PUT",
             f"/users/{user_id}/license",
-            json={"plan": plan, "expires_at": expires.isoformat(), "folders": folders},
+            json={
+                "plan": plan,
+                "expires_at": expires.isoformat(),
+                "folders": folders,
+                "offline_hours": offline_hours,
+            },
         )
 
     def reset_hardware(self, user_id: int) -> None:

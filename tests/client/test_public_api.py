@@ -26,6 +26,7 @@ def test_modules_are_compiled_extensions():
         "user",
         "cache",
         "device",
+        "lease",
     ):
         module = __import__(f"azaion.{name}", fromlist=["_"])
         assert Path(module.__file__).suffix in (".so", ".pyd"), module.__file__
@@ -69,6 +70,7 @@ CLASS_SURFACE = {
         "load_big_small_resource",
         "login",
         "logout",
+        "offline",
         "publish_resource",
         "register_publisher",
         "resource_info",
@@ -95,6 +97,9 @@ CLASS_SURFACE = {
     "Directory": set(),
     "CacheFile": set(),
     "StateFile": set(),
+    "LeaseStore": set(),
+    "Clock": set(),
+    "ClockChange": set(),
     "ServerKeys": set(),
     "DeviceKeys": {"jkt", "path", "store"},
     "Download": set(),
@@ -111,11 +116,13 @@ MODULE_SURFACE = {
     "hardware_service": {"HardwareService"},
     "user": {"RoleEnum", "User", "role_from_claim"},
     "device": {"DeviceKeys"},
+    "lease": {"Clock", "ClockChange", "LeaseStore"},
     "constants": {
-        "APP_NAME", "BIG_SUFFIX", "CDN_CONFIG", "RELEASE_STATE", "SYSTEM_FOLDER", "USER_AGENT", "api_url",
-        "backoff_factor", "build_info", "cache_dir", "chunk_size", "data_dir",
-        "hardware_fingerprint_override", "jwks_file", "legacy_envelope", "max_retries", "retry_after_max",
-        "small_size_kb", "timeouts", "tpm_tcti", "transfer_concurrency", "trusted_publishers_file",
+        "APP_NAME", "BIG_SUFFIX", "CDN_CONFIG", "CLOCK_STATE", "CLOCK_TOLERANCE_SECONDS", "RELEASE_STATE",
+        "SYSTEM_FOLDER", "USER_AGENT", "api_url", "backoff_factor", "build_info", "cache_dir", "chunk_size",
+        "data_dir", "hardware_fingerprint_override", "jwks_file", "legacy_envelope", "max_retries", "offline",
+        "retry_after_max", "small_size_kb", "timeouts", "tpm_tcti", "transfer_concurrency",
+        "trusted_publishers_file",
     },
 }  # fmt: skip
 
@@ -147,12 +154,10 @@ def test_each_compiled_class_shows_only_its_allowed_names(name):
     import azaion.cache
     import azaion.cdn_manager
     import azaion.device
+    import azaion.lease
 
-    cls = next(
-        getattr(m, name)
-        for m in (azaion, azaion.api_client, azaion.cache, azaion.cdn_manager, azaion.security, azaion.device)
-        if hasattr(m, name)
-    )
+    modules = (azaion, azaion.api_client, azaion.cache, azaion.cdn_manager, azaion.security, azaion.device)
+    cls = next(getattr(m, name) for m in (*modules, azaion.lease) if hasattr(m, name))
     assert {n for n in dir(cls) if not n.startswith("__")} == CLASS_SURFACE[name]
 
 
