@@ -234,8 +234,67 @@ def claims_ath(token: str) -> str:
     return b64url(hashlib.sha256(token.encode()).digest())
 
 
+def lease_vectors() -> dict:
+    """An offline lease (docs/formats.md, section 8) for the sealed small part of device.json,
+    signed by test signing key 1 of signing_keys.json."""
+    import datetime as dt
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from tests.reference import lease
+
+    keys = json.loads((VECTORS / "signing_keys.json").read_text())["keys"]
+    key = keys[0]
+    private = Ed25519PrivateKey.from_private_bytes(bytes.fromhex(key["seed_hex"]))
+    sealed = device_vectors()["sealed_small_part"]
+    jkt = device_vectors()["dpop_proof"]["jkt"]
+    plaintext, answer = bytes.fromhex(sealed["plaintext"]), bytes.fromhex(sealed["answer"])
+    iat = 1767225600  # 2026-01-01T00:00:00Z
+    offline_hours, max_hours, licence_expires_at = 48, 720, "2026-12-31T00:00:00Z"
+    licence_expiry = int(dt.datetime.fromisoformat(licence_expires_at.replace("Z", "+00:00")).timestamp())
+    exp = min(iat + offline_hours * 3600, licence_expiry, iat + max_hours * 3600)
+    claims = {
+        "iss": "azaion",
+        "sub": "12",
+        "device": sealed["device_id"],
+        "cnf": {"jkt": jkt},
+        "folder": sealed["folder"],
+        "name": sealed["name"],
+        "version": sealed["version"],
+        "sha256": hashlib.sha256(plaintext).hexdigest(),
+        "sealed_sha256": hashlib.sha256(answer).hexdigest(),
+        "iat": iat,
+        "nbf": iat,
+        "exp": exp,
+        "jti": "0f1e2d3c4b5a69788796a5b4c3d2e1f0",
+    }
+    token = lease.sign(claims, key["jwk"]["kid"], private)
+    header, payload, _signature = token.split(".")
+    return {
+        "description": (
+            "An offline lease (docs/formats.md, section 8): the Azaion-Lease header of a "
+            "POST /resources/get answer whose body is device.json's sealed_small_part answer. "
+            "Signed by test signing key 1 of signing_keys.json (a test value, never a deployment's)."
+        ),
+        "seed_hex": key["seed_hex"],
+        "jwks": {"keys": [key["jwk"]]},
+        "inputs": {
+            "offline_hours": offline_hours,
+            "lease_max_hours": max_hours,
+            "licence_expires_at": licence_expires_at,
+            "plaintext": sealed["plaintext"],
+            "sealed": sealed["answer"],
+        },
+        "protected_header": {"alg": "EdDSA", "kid": key["jwk"]["kid"], "typ": lease.TYPE},
+        "claims": claims,
+        "signing_input": f"{header}.{payload}",
+        "lease": token,
+    }
+
+
 def render() -> dict[str, str]:
     return {
+        "lease.json": json.dumps(lease_vectors(), indent=1) + "\n",
         "release.json": json.dumps({"vectors": release_vectors()}, indent=1) + "\n",
         "device.json": json.dumps(device_vectors(), indent=1) + "\n",
         "envelope.json": json.dumps({"vectors": envelope_vectors()}, indent=1) + "\n",

@@ -149,11 +149,12 @@ class Api:
         folders: list[str],
         expires_at: str = "2999-01-01T00:00:00Z",
         plan: str = "pro",
+        **terms: Any,
     ) -> Any:
-        """Give `person` a licence."""
+        """Give `person` a licence (`terms`: more of its fields, `offline_hours`, `max_devices`)."""
         response = self.client.put(
             f"/users/{person.id}/license",
-            json={"plan": plan, "expires_at": expires_at, "folders": folders},
+            json={"plan": plan, "expires_at": expires_at, "folders": folders, **terms},
             headers=self.admin,
         )
         assert response.status_code == 200, response.text

@@ -120,3 +120,15 @@ def test_event_and_client_settings(monkeypatch: pytest.MonkeyPatch) -> None:
         Settings.load(jwt_secret=STRONG, client_key_secret=KEYS, sse_ping_seconds=0)
     with pytest.raises(ValidationError):
         Settings.load(jwt_secret=STRONG, client_key_secret=KEYS, challenge_seconds=1)
+
+
+def test_lease_max_hours(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings.load(jwt_secret=STRONG, client_key_secret=KEYS).jwt.lease_max_hours == 720
+    monkeypatch.setenv("AZAION_LEASE_MAX_HOURS", "24")
+    assert Settings.load(jwt_secret=STRONG, client_key_secret=KEYS).jwt.lease_max_hours == 24
+    for bad in (0, 366 * 24 + 1):
+        with pytest.raises(ValidationError):
+            Settings.load(jwt_secret=STRONG, client_key_secret=KEYS, lease_max_hours=bad)
+    assert Settings.load(
+        jwt_secret=STRONG, client_key_secret=KEYS, lease_max_hours=366 * 24
+    ).jwt.lease_max_hours

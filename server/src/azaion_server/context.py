@@ -24,6 +24,7 @@ from azaion_server.devices.models import check_bound_device
 from azaion_server.events.hub import EventHub
 from azaion_server.events.models import PENDING, EventLog
 from azaion_server.jwt.keys import KeyRing
+from azaion_server.jwt.leases import LeaseIssuer
 from azaion_server.jwt.models import TokenService
 from azaion_server.metrics import Metrics
 from azaion_server.prefetched import READER
@@ -46,6 +47,7 @@ class AppContext:
     engine: Engine
     sessions: sessionmaker[Any]
     tokens: TokenService
+    leases: LeaseIssuer
     passwords: PasswordService
     throttle: Throttle
     storage: Storage
@@ -108,6 +110,7 @@ class AppContext:
             engine=engine,
             sessions=sessions,
             tokens=tokens,
+            leases=LeaseIssuer(settings.jwt, tokens.keys),
             passwords=passwords,
             throttle=throttle,
             storage=storage,
@@ -134,6 +137,7 @@ class AppContext:
                 sessionmaker: self.sessions,
                 TokenService: self.tokens,
                 KeyRing: self.tokens.keys,
+                LeaseIssuer: self.leases,
                 PasswordService: self.passwords,
                 Throttle: self.throttle,
                 PasswordCheck: self.password_check,

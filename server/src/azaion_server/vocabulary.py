@@ -100,6 +100,7 @@ RESOURCE_UPDATED = "resource.updated"
 RESOURCE_DELETED = "resource.deleted"
 RESOURCE_PUBLISHED = "resource.published"
 HARDWARE_RESET = "user.hardware_reset"
+DEVICE_REVOKED = "device.revoked"
 
 
 @dataclass(frozen=True)
@@ -132,6 +133,9 @@ class ChangeLog(Protocol):
 
     def resource_changed(self, session: Session, change: ResourceChange) -> None:
         """Record a change of a resource."""
+
+    def device_revoked(self, session: Session, *, device_id: int, reason: str, owner: str) -> None:
+        """Record that a device was revoked; `owner` is its owner's `nameid`."""
 
 
 class AuditTrail(Protocol):

@@ -127,4 +127,4 @@ def test_a_devices_sealed_small_part_names_the_device(make_client) -> None:
     [row] = _rows(api, action="small_part", actor=str(person.id))
     assert row["device"] == str(device.id) and row["version"] == bytes(range(16)).hex()
     assert (row["folder"], row["name"], row["mode"]) == (FOLDER, NAME, "online")
-    assert _rows(api, device=str(device.id)) == [row]
+    assert _rows(api, device=str(device.id), action="small_part") == [row]

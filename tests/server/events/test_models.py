@@ -88,6 +88,24 @@ def test_who_sees_a_hardware_reset() -> None:
     assert models.Viewer(nameid="3", role="ApiAdmin").sees(reset)
 
 
+def test_who_sees_a_device_revocation() -> None:
+    revoked = Event(type=models.DEVICE_REVOKED, subject="9", payload={}, folder=None)
+    assert OPERATOR.sees(revoked) and not VALIDATOR.sees(revoked) and not ADMIN.sees(revoked)
+    assert models.Viewer(nameid="client:9", role="Operator", folders=frozenset()).sees(revoked) is False
+    assert models.Viewer(nameid="3", role="ApiAdmin").sees(revoked)
+
+
+def test_a_device_revocation_is_recorded_for_its_owner(clean_db) -> None:
+    sessions = make_sessionmaker(clean_db)
+    with sessions() as session:
+        models.EventLog().device_revoked(session, device_id=4, reason="retired", owner="client:2")
+        session.commit()
+        [event] = models.events_after(session, 0, 10)
+    assert (event.type, event.subject) == ("device.revoked", "client:2")
+    assert models.message(event)["type"] == "device.revoked"
+    assert event.payload == {"device_id": 4, "reason": "retired", "nameid": "client:2"}
+
+
 def test_leases_cap_renew_and_expire(clean_db) -> None:
     sessions = make_sessionmaker(clean_db)
     with sessions() as session:

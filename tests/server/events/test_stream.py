@@ -177,6 +177,43 @@ def test_hardware_resets_reach_the_user_and_api_admins(live) -> None:
         assert others.nothing_within(2 * PING) and admins.nothing_within(PING) and own.nothing_within(PING)
 
 
+def test_a_device_revocation_reaches_its_owner_and_api_admins(live) -> None:
+    from tests.reference.device import Device
+
+    api = live.api
+    owner, other, admin = api.user("Operator"), api.user("Operator"), api.user("Admin")
+    device = Device()
+    login = api.client.post(
+        "/login",
+        json={"email": owner.email, "password": owner.password},
+        headers={"DPoP": device.proof("POST", f"{live.url}/login")},
+    )
+    token = login.json()["token"]
+    enrolled = api.client.post(
+        "/devices", json=device.enrol_body(HW1), headers=device.headers("POST", f"{live.url}/devices", token)
+    )
+    assert enrolled.status_code == 201, enrolled.text
+    device_id = enrolled.json()["id"]
+    with (
+        live.stream(device.headers("GET", f"{live.url}/events", token)) as on_the_device,
+        live.stream(owner.headers) as own,
+        live.stream(other.headers) as others,
+        live.stream(admin.headers) as admins,
+        live.stream(api.admin) as api_admins,
+    ):
+        revoked = api.client.post(f"/devices/{device_id}/revoke", json={"reason": "lost"}, headers=api.admin)
+        assert revoked.status_code == 200, revoked.text
+        expected = {"device_id": device_id, "reason": "lost", "nameid": str(owner.id)}
+        for stream in (own, api_admins, on_the_device):  # the lost device too, if it still listens
+            event = stream.next()
+            assert event["event"] == "device.revoked"
+            assert {k: event["data"][k] for k in expected} == expected
+            assert set(event["data"]) == {"id", "type", "at", *expected}
+        assert others.nothing_within(2 * PING) and admins.nothing_within(PING)
+        # Then the device's own stream ends: its token is refused at the next heartbeat.
+        assert on_the_device.ended.wait(10 * PING + 2)
+
+
 def machine_nameid(machine) -> str:
     import jwt as pyjwt
 

@@ -227,3 +227,40 @@ def test_machine_client_tokens_have_their_own_cap(clean_db) -> None:
         tokens.decode(_sign(tokens, _claims(iat=now, exp=now + 7200)))
     with pytest.raises(InvalidToken):
         tokens.decode(_sign(tokens, {**client, "exp": now + 7201}))
+
+
+@pytest.mark.parametrize(("lease_hours", "ttl"), [(720, 600), (1, 7200)])
+def test_retired_keys_stay_published_as_long_as_a_lease_or_a_token_lives(clean_db, lease_hours, ttl) -> None:
+    # "Old keys stay published until what they signed has expired": leases last longer than tokens.
+    settings = JwtSettings(jwt_secret=SECRET, jwt_ttl_seconds=ttl, lease_max_hours=lease_hours)
+    tokens = TokenService(settings, 300, sessions=make_sessionmaker(clean_db))
+    longest = max(ttl, 300, lease_hours * 3600)
+    assert tokens.keys.retention == dt.timedelta(seconds=longest) + ROTATION_GRACE
+
+
+def test_a_key_retired_a_lease_ago_is_still_published(clean_db) -> None:
+    from azaion_server.jwt.entities import SigningKey
+    from sqlalchemy import update
+
+    settings = JwtSettings(jwt_secret=SECRET, jwt_ttl_seconds=600, lease_max_hours=48)
+    sessions = make_sessionmaker(clean_db)
+    tokens = TokenService(settings, None, sessions=sessions)
+    with sessions() as session:
+        tokens.keys.ensure(session)
+        old_kid, _private = tokens.keys.signer()
+        tokens.keys.rotate(session)
+        # Retired 47 hours ago: a lease it signed just before may still be valid for an hour.
+        retired = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=47)
+        session.execute(update(SigningKey).where(SigningKey.kid == old_kid).values(retired_at=retired))
+        session.commit()
+    tokens.keys.forget()
+    assert old_kid in {k["kid"] for k in tokens.keys.jwks()["keys"]}
+    with sessions() as session:
+        session.execute(
+            update(SigningKey)
+            .where(SigningKey.kid == old_kid)
+            .values(retired_at=retired - dt.timedelta(hours=1, minutes=2))
+        )
+        session.commit()
+    tokens.keys.forget()
+    assert old_kid not in {k["kid"] for k in tokens.keys.jwks()["keys"]}

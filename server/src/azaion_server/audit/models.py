@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from azaion_server import vocabulary
 from azaion_server.audit.entities import AuditEvent
 from azaion_server.audit.schemas import AuditEventOut, AuditPage, AuditQuery
 from azaion_server.vocabulary import Caller
@@ -21,6 +22,10 @@ SMALL_PART = "small_part"
 LOGIN = "login"
 LOGOUT = "logout"
 KEY_ROTATED = "signing_key.rotated"
+DEVICE_ENROLLED = "device.enrolled"
+DEVICE_APPROVED = "device.approved"
+# The same word as the change event of a revocation.
+DEVICE_REVOKED = vocabulary.DEVICE_REVOKED
 ONLINE = "online"
 LEASE = "lease"
 

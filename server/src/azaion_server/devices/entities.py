@@ -13,6 +13,9 @@ from azaion_server.db import Base, UTCDateTime, utcnow
 ACTIVE = "active"
 PENDING = "pending"
 REVOKED = "revoked"
+# Why a device was revoked (`POST /devices/{id}/revoke` `{"reason": ...}`).
+LOST = "lost"
+RETIRED = "retired"
 
 
 class Device(Base):
@@ -33,5 +36,8 @@ class Device(Base):
     sealing_key: Mapped[dict[str, Any]] = mapped_column(JSON)
     hardware_hash: Mapped[str | None] = mapped_column(String(64))
     state: Mapped[str] = mapped_column(String(16))
+    # Set once, by the revocation that made the device `revoked` (`lost` or `retired`).
+    revoked_reason: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

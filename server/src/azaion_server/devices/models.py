@@ -13,7 +13,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from azaion_server.devices.entities import ACTIVE, PENDING, REVOKED, Device
+from azaion_server.audit import models as audit
+from azaion_server.db import utcnow
+from azaion_server.devices.entities import ACTIVE, LOST, PENDING, REVOKED, Device
 from azaion_server.devices.exceptions import (
     DeviceKeyMismatch,
     DeviceLimit,
@@ -26,7 +28,7 @@ from azaion_server.devices.schemas import EnrolRequest
 from azaion_server.devices.settings import DeviceSettings
 from azaion_server.jwt.dpop import check_p256_jwk, thumbprint
 from azaion_server.licenses.models import get_license
-from azaion_server.vocabulary import Caller, Role
+from azaion_server.vocabulary import CLIENT_NAMEID_PREFIX, Caller, ChangeLog, Role
 
 log = logging.getLogger(__name__)
 
@@ -52,12 +54,19 @@ def _held(session: Session, caller: Caller, states: tuple[str, ...]) -> int:
 
 
 def enrol(
-    session: Session, settings: DeviceSettings, caller: Caller, *, jkt: str | None, body: EnrolRequest
+    session: Session,
+    settings: DeviceSettings,
+    caller: Caller,
+    *,
+    jkt: str | None,
+    body: EnrolRequest,
+    address: str | None = None,
 ) -> tuple[Device, bool]:
     """The caller's device for these keys and whether it is new: active when the licence has
     room (`auto`), pending under `approval`, DeviceLimit when no room is left.
 
-    Enrolling the same keys again answers the same device (a client enrols at every start).
+    Enrolling the same keys again answers the same device (a client enrols at every start);
+    only a new device gets its `device.enrolled` audit row, in the same transaction.
     """
     signing = check_p256_jwk(body.signing_key.model_dump())
     sealing = check_p256_jwk(body.sealing_key.model_dump())
@@ -83,6 +92,15 @@ def enrol(
         device.user_id = caller.id
     session.add(device)
     try:
+        session.flush()  # its id, for the audit row
+        audit.record(
+            session,
+            audit.DEVICE_ENROLLED,
+            caller,
+            address=address,
+            device=str(device.id),
+            detail=device.state,
+        )
         session.commit()
     except IntegrityError:
         # The same keys enrolled at the same moment by another request: that one's device.
@@ -152,29 +170,66 @@ def _get(session: Session, device_id: int) -> Device:
     return device
 
 
-def approve(session: Session, settings: DeviceSettings, device_id: int) -> Device:
-    """Make a pending device active (an ApiAdmin), within its owner's `max_devices`."""
+def owner_nameid(device: Device) -> str:
+    """The `nameid` of a device's owner: `12` for a user, `client:3` for a machine client."""
+    if device.client_id is not None:
+        return f"{CLIENT_NAMEID_PREFIX}{device.client_id}"
+    return str(device.user_id)
+
+
+def approve(
+    session: Session,
+    settings: DeviceSettings,
+    device_id: int,
+    *,
+    actor: Caller | None = None,
+    address: str | None = None,
+) -> Device:
+    """Make a pending device active (an ApiAdmin, `actor`), within its owner's `max_devices`;
+    the `device.approved` audit row commits with it."""
     device = _get(session, device_id)
     if device.state == PENDING:
         owner = _Owner(device)
         if _held(session, owner, (ACTIVE,)) >= max_devices(session, settings, owner):
             raise DeviceLimit()
         device.state = ACTIVE
+        audit.record(session, audit.DEVICE_APPROVED, actor, address=address, device=str(device.id))
         session.commit()
         log.info("device %s approved", device.id)
     return device
 
 
-def revoke(session: Session, device_id: int, caller: Caller | None = None) -> Device:
+def revoke(
+    session: Session,
+    changes: ChangeLog,
+    device_id: int,
+    *,
+    actor: Caller,
+    reason: str = LOST,
+    own_only: bool = False,
+    address: str | None = None,
+) -> Device:
     """Revoke a device for good: its token is refused on its next request, nothing more is sealed
-    to it. With `caller`, only that caller's own device (an owner revoking a lost device)."""
+    to it and no lease is signed for it. With `own_only`, only the actor's own device (an owner
+    revoking a lost device); DeviceNotFound for anyone else's.
+
+    The first revocation stores `reason` and the time, and records the `device.revoked` event
+    (for the owner and ApiAdmins) and audit row in its transaction; revoking again changes nothing.
+    """
     device = _get(session, device_id)
-    if caller is not None and not _owns(caller, device):
+    if own_only and not _owns(actor, device):
         raise DeviceNotFound()
     if device.state != REVOKED:
         device.state = REVOKED
+        device.revoked_reason = reason
+        device.revoked_at = utcnow()
+        owner = owner_nameid(device)
+        changes.device_revoked(session, device_id=device.id, reason=reason, owner=owner)
+        audit.record(
+            session, audit.DEVICE_REVOKED, actor, address=address, device=str(device.id), detail=reason
+        )
         session.commit()
-        log.info("device %s revoked", device.id)
+        log.info("device %s revoked (%s)", device.id, reason)
     return device
 
 

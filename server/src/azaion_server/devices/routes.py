@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Body, Query, Response
 
 from azaion_server.auth.deps import ApiAdmin, CurrentCaller
-from azaion_server.deps import SessionDep
+from azaion_server.deps import Changes, ClientAddress, SessionDep
 from azaion_server.devices import models
 from azaion_server.devices.deps import Enrolment
 from azaion_server.devices.exceptions import DeviceNotFound
-from azaion_server.devices.schemas import DeviceList, DeviceOut, EnrolRequest
+from azaion_server.devices.schemas import DeviceList, DeviceOut, EnrolRequest, RevokeRequest
 from azaion_server.jwt.deps import ClaimsDep
 from azaion_server.vocabulary import MAX_ID, Role
 
@@ -31,9 +31,10 @@ def enrol_device(
     settings: Enrolment,
     session: SessionDep,
     response: Response,
+    address: ClientAddress,
 ) -> DeviceOut:
     """Enrol the device whose signing key this session is bound to (201), or answer it again (200)."""
-    device, created = models.enrol(session, settings, caller, jkt=claims.jkt, body=body)
+    device, created = models.enrol(session, settings, caller, jkt=claims.jkt, body=body, address=address)
     if not created:
         response.status_code = 200
     return DeviceOut.of(device)
@@ -59,16 +60,35 @@ def all_devices(
 
 
 @router.post("/{device_id}/approve", response_model=DeviceOut)
-def approve_device(device_id: int, _admin: ApiAdmin, settings: Enrolment, session: SessionDep) -> DeviceOut:
+def approve_device(
+    device_id: int, admin: ApiAdmin, settings: Enrolment, session: SessionDep, address: ClientAddress
+) -> DeviceOut:
     """Activate a pending device (ApiAdmins), within its owner's `max_devices`."""
-    return DeviceOut.of(models.approve(session, settings, _checked(device_id)))
+    device = models.approve(session, settings, _checked(device_id), actor=admin, address=address)
+    return DeviceOut.of(device)
 
 
 @router.post("/{device_id}/revoke", response_model=DeviceOut)
-def revoke_device(device_id: int, caller: CurrentCaller, session: SessionDep) -> DeviceOut:
-    """Revoke a device: ApiAdmins any, other callers their own (a lost device)."""
-    owner = None if caller.role == Role.API_ADMIN.value else caller
-    return DeviceOut.of(models.revoke(session, _checked(device_id), owner))
+def revoke_device(
+    device_id: int,
+    caller: CurrentCaller,
+    changes: Changes,
+    session: SessionDep,
+    address: ClientAddress,
+    body: Annotated[RevokeRequest | None, Body()] = None,
+) -> DeviceOut:
+    """Revoke a device (`reason` `lost`, the default, or `retired`): ApiAdmins any, other callers
+    their own (a lost device). A `device.revoked` event goes to its owner and the ApiAdmins."""
+    device = models.revoke(
+        session,
+        changes,
+        _checked(device_id),
+        actor=caller,
+        reason=(body or RevokeRequest()).reason,
+        own_only=caller.role != Role.API_ADMIN.value,
+        address=address,
+    )
+    return DeviceOut.of(device)
 
 
 def _checked(device_id: int) -> int:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
@@ -34,8 +34,14 @@ class EnrolRequest(BaseModel):
         return key
 
 
+class RevokeRequest(BaseModel):
+    """`POST /devices/{id}/revoke` (the body is optional): why the device goes."""
+
+    reason: Literal["lost", "retired"] = "lost"
+
+
 class DeviceOut(BaseModel):
-    """A device as its owner and admins see it."""
+    """A device as its owner and admins see it; `revoked_*` are null until it is revoked."""
 
     id: int
     state: str
@@ -44,6 +50,8 @@ class DeviceOut(BaseModel):
     hardware: str | None
     created_at: float
     sealing_key: dict[str, Any]
+    revoked_reason: str | None = None
+    revoked_at: float | None = None
 
     @classmethod
     def of(cls, device: Device) -> DeviceOut:
@@ -57,6 +65,8 @@ class DeviceOut(BaseModel):
             hardware=device.hardware_hash,
             created_at=device.created_at.timestamp(),
             sealing_key=device.sealing_key,
+            revoked_reason=device.revoked_reason,
+            revoked_at=device.revoked_at.timestamp() if device.revoked_at is not None else None,
         )
 
 

@@ -23,6 +23,7 @@ from azaion_server.db import utcnow
 from azaion_server.events.entities import Event, EventStream
 from azaion_server.events.exceptions import TooManyStreams
 from azaion_server.vocabulary import (
+    DEVICE_REVOKED,
     HARDWARE_RESET,
     RESOURCE_CREATED,
     RESOURCE_DELETED,
@@ -35,6 +36,7 @@ from azaion_server.vocabulary import (
 )
 
 __all__ = [
+    "DEVICE_REVOKED",
     "HARDWARE_RESET",
     "RESOURCE_CREATED",
     "RESOURCE_DELETED",
@@ -42,6 +44,7 @@ __all__ = [
     "RESOURCE_UPDATED",
     "EventLog",
     "Viewer",
+    "record_device_revoked",
     "record_hardware_reset",
     "record_resource_event",
 ]
@@ -52,6 +55,7 @@ CHANNEL = "azaion_events"
 PENDING = "azaion_events_pending"
 _EVENTS_LOCK = 0x617A6576  # "azev"
 _STREAMS_LOCK = 0x617A7374  # "azst"
+_ABOUT_A_CALLER = frozenset({HARDWARE_RESET, DEVICE_REVOKED})
 
 
 def _is_postgresql(session: Session) -> bool:
@@ -88,6 +92,13 @@ def record_hardware_reset(session: Session, caller: Caller) -> Event:
     return _record(session, Event(type=HARDWARE_RESET, subject=caller.nameid, payload=payload))
 
 
+def record_device_revoked(session: Session, *, device_id: int, reason: str, owner: str) -> Event:
+    """Record that a device was revoked: for its owner (`owner`, a `nameid`) and ApiAdmins, so
+    that a loader following events wipes what it holds for the device."""
+    payload = {"device_id": device_id, "reason": reason, "nameid": owner}
+    return _record(session, Event(type=DEVICE_REVOKED, subject=owner, payload=payload))
+
+
 class EventLog:
     """The `ChangeLog` of the server: changes become rows of the `events` table."""
 
@@ -101,6 +112,10 @@ class EventLog:
     def resource_changed(self, session: Session, change: ResourceChange) -> None:
         """Record a change of a resource."""
         record_resource_event(session, change)
+
+    def device_revoked(self, session: Session, *, device_id: int, reason: str, owner: str) -> None:
+        """Record that a device was revoked."""
+        record_device_revoked(session, device_id=device_id, reason=reason, owner=owner)
 
 
 def message(event: Event) -> dict[str, Any]:
@@ -123,7 +138,8 @@ class Viewer:
         read it before: a deletion or an unpublish reaches the loaders that hold the resource,
         so that they drop it; a draft's changes reach no Operator.
         """
-        if event.type == HARDWARE_RESET:
+        # About one caller: that caller and the ApiAdmins, whatever the folders.
+        if event.type in _ABOUT_A_CALLER:
             return event.subject == self.nameid or self.role == Role.API_ADMIN.value
         if self.folders is not None and event.folder not in self.folders:
             return False

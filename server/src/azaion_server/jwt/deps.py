@@ -9,6 +9,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from azaion_server.deps import SessionDep, provide
 from azaion_server.jwt.dpop import ProofRequest, check_proof
+from azaion_server.jwt.leases import LeaseIssuer
 from azaion_server.jwt.models import TokenService, check_token
 from azaion_server.jwt.schemas import TokenClaims
 
@@ -29,6 +30,8 @@ def get_token(request: Request, credentials: BearerCredentials) -> str | None:
 
 AccessToken = Annotated[str | None, Depends(get_token)]
 Tokens = Annotated[TokenService, Depends(provide(TokenService))]
+# Signs the offline leases of `POST /resources/get/{folder}` (`jwt/leases.py`).
+Leases = Annotated[LeaseIssuer, Depends(provide(LeaseIssuer))]
 
 
 def proof_request(request: Request) -> ProofRequest:

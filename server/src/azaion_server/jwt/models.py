@@ -53,7 +53,9 @@ class TokenService:
         }
         if keys is None:
             assert sessions is not None, "a TokenService needs its keys or the sessions to load them"
-            retention = dt.timedelta(seconds=max(self._max_lifetime.values())) + ROTATION_GRACE
+            # Old keys stay published until what they signed has expired: tokens and leases.
+            longest = max(*self._max_lifetime.values(), settings.lease_max_hours * 3600)
+            retention = dt.timedelta(seconds=longest) + ROTATION_GRACE
             keys = KeyRing(sessions, settings.jwt_secret.get_secret_value(), retention)
         self.keys = keys
 

@@ -1,4 +1,5 @@
-"""Token settings: the secret sealing the signing keys, issuer, audience and lifetime (AZAION_JWT_*)."""
+"""Token settings: the secret sealing the signing keys, issuer, audience, lifetime (AZAION_JWT_*)
+and the longest offline lease (AZAION_LEASE_MAX_HOURS)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,9 @@ class JwtSettings(BaseSettings):
     jwt_ttl_seconds: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
     # How far a DPoP proof's `iat` may be from the server's clock, either way (docs/protocol.md).
     dpop_skew_seconds: int = Field(default=60, ge=1, le=3600)
+    # The longest offline lease the server signs, whatever a licence's `offline_hours` says
+    # (`jwt/leases.py`); retired signing keys stay published at least this long.
+    lease_max_hours: int = Field(default=720, ge=1, le=366 * 24)
 
     @model_validator(mode="after")
     def _require_strong_secret(self) -> JwtSettings:

@@ -10,6 +10,7 @@ import base64
 import datetime as dt
 import hashlib
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, bindparam, or_, select, true
@@ -22,10 +23,12 @@ from azaion_server.clients.entities import Client
 from azaion_server.clients.keys import KeyVault, SealedKeyError
 from azaion_server.db import utcnow
 from azaion_server.devices import sealing
+from azaion_server.devices.entities import Device
 from azaion_server.devices.exceptions import DeviceRequired
 from azaion_server.devices.models import active_device
 from azaion_server.envelope import EnvelopeKeys, derive_keys, seal, user_keys
 from azaion_server.errors import BadRequest, Forbidden, Internal
+from azaion_server.jwt.leases import Lease, LeaseIssuer, LeaseSubject
 from azaion_server.licenses.models import check_license, get_license
 from azaion_server.licenses.settings import LicenseSettings
 from azaion_server.names import RESERVED_FOLDER, check_name
@@ -62,7 +65,15 @@ _NAME_BATCH = 500
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off", ""})
 
-__all__ = ["can_read", "check_pattern", "list_resources", "load_resource", "store_upload", "visible_to"]
+__all__ = [
+    "Issued",
+    "can_read",
+    "check_pattern",
+    "list_resources",
+    "load_resource",
+    "store_upload",
+    "visible_to",
+]
 
 
 def visible_to(caller: Caller, folders: list[str] | None) -> ColumnElement[bool]:
@@ -236,6 +247,15 @@ def envelope_keys(
     return keys
 
 
+@dataclass(frozen=True)
+class Issued:
+    """What `POST /resources/get/{folder}` answers: the sealed body and, when the licence allows
+    offline use, the lease that goes with it (`Azaion-Lease`)."""
+
+    body: bytes
+    lease: Lease | None = None
+
+
 def load_resource(
     session: Session,
     caller: Caller,
@@ -254,9 +274,13 @@ def load_resource(
     address: str | None,
     jkt: str | None = None,
     legacy: bool = False,
-) -> bytes:
+    leases: LeaseIssuer | None = None,
+) -> Issued:
     """The resource's bytes sealed to the caller's device (`jkt`, docs/formats.md, section 3), or
     in the caller's v1 envelope (section 1) when the token names no device and `legacy` is on.
+
+    Sealed to a device, a resource (never `cdn.yaml`) also gets a lease signed by `leases` when
+    the caller's licence has `offline_hours` (docs/formats.md, section 8).
 
     Order matters: names, then the device (or the password, then the machine, binding it on
     first use), then the licence, and only then whether the resource exists, so that nothing
@@ -270,8 +294,11 @@ def load_resource(
         sealed = sealing.seal(
             device.sealing_key, plaintext, folder=folder, name=file_name, version=version, device_id=device.id
         )
-        _audit_issued(session, caller, address, folder, file_name, version, str(device.id))
-        return sealed
+        lease = None
+        if leases is not None and folder != RESERVED_FOLDER:
+            lease = _lease(session, caller, leases, device, folder, file_name, version, plaintext, sealed)
+        _audit_issued(session, caller, address, folder, file_name, version, str(device.id), lease)
+        return Issued(sealed, lease)
     if not legacy:
         raise DeviceRequired()
     keys = envelope_keys(
@@ -288,8 +315,40 @@ def load_resource(
     bind_hardware(session, caller, hardware)
     plaintext, version = _plaintext(session, caller, storage, cdn, licences, folder, file_name)
     sealed = seal(keys, plaintext)
-    _audit_issued(session, caller, address, folder, file_name, version, None)
-    return sealed
+    _audit_issued(session, caller, address, folder, file_name, version, None, None)
+    return Issued(sealed)
+
+
+def _lease(
+    session: Session,
+    caller: Caller,
+    leases: LeaseIssuer,
+    device: Device,
+    folder: str,
+    name: str,
+    version: str,
+    plaintext: bytes,
+    sealed: bytes,
+) -> Lease | None:
+    """The lease of a small part just sealed to `device`, when the caller's licence allows one.
+
+    An Operator's licence was checked already (current, covering the folder); other roles read
+    without a licence and get a lease only when they hold one with `offline_hours` too.
+    """
+    licence = get_license(session, caller)
+    if licence is None or licence.offline_hours <= 0:
+        return None
+    subject = LeaseSubject(
+        sub=caller.nameid,
+        device_id=device.id,
+        jkt=device.jkt,
+        folder=folder,
+        name=name,
+        version=version,
+        plaintext=plaintext,
+        sealed=sealed,
+    )
+    return leases.issue(subject, offline_hours=licence.offline_hours, licence_expires_at=licence.expires_at)
 
 
 def _audit_issued(
@@ -300,19 +359,22 @@ def _audit_issued(
     name: str,
     version: str,
     device: str | None,
+    lease: Lease | None,
 ) -> None:
-    """The audit row of a small part issued online (committed here, with nothing else)."""
-    audit.record(
-        session,
-        audit.SMALL_PART,
-        caller,
-        address=address,
-        device=device,
-        folder=folder,
-        name=name,
-        version=version,
-        mode=audit.ONLINE,
-    )
+    """The audit rows of a small part issued online and of its lease, if any (committed here,
+    together, with nothing else)."""
+    fields: dict[str, Any] = {
+        "address": address,
+        "device": device,
+        "folder": folder,
+        "name": name,
+        "version": version,
+    }
+    audit.record(session, audit.SMALL_PART, caller, mode=audit.ONLINE, **fields)
+    if lease is not None:
+        expires = dt.datetime.fromtimestamp(lease.exp, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        detail = f"jti={lease.jti} exp={expires}"
+        audit.record(session, audit.SMALL_PART, caller, mode=audit.LEASE, detail=detail, **fields)
     session.commit()
 
 

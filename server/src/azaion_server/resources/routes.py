@@ -11,7 +11,8 @@ from starlette.concurrency import run_in_threadpool
 from azaion_server.auth.deps import CurrentCaller, PasswordChecks
 from azaion_server.clients.deps import Vault
 from azaion_server.deps import Changes, ClientAddress, SessionDep, Sessions
-from azaion_server.jwt.deps import ClaimsDep
+from azaion_server.jwt.deps import ClaimsDep, Leases
+from azaion_server.jwt.leases import LEASE_HEADER
 from azaion_server.licenses.deps import Licensing
 from azaion_server.metrics import OptionalMetrics
 from azaion_server.names import check_upload_folder
@@ -60,7 +61,12 @@ def list_resources(
 @router.post(
     "/get/{folder}",
     response_class=Response,
-    responses={200: {"content": {"application/octet-stream": {}}, "description": "the envelope"}},
+    responses={
+        200: {
+            "content": {"application/octet-stream": {}},
+            "description": "the envelope, and an `Azaion-Lease` header when the licence allows offline use",
+        }
+    },
 )
 def get_resource(
     folder: str,
@@ -77,10 +83,14 @@ def get_resource(
     session: SessionDep,
     metrics: OptionalMetrics,
     settings: ResourceLimits,
+    leases: Leases,
 ) -> Response:
     """A resource sealed to the caller's enrolled device (HPKE), or, only with
-    AZAION_LEGACY_ENVELOPE=true and a token bound to no device, in its user+hardware envelope."""
-    sealed = models.load_resource(
+    AZAION_LEGACY_ENVELOPE=true and a token bound to no device, in its user+hardware envelope.
+
+    Sealed to a device under a licence with `offline_hours`, a resource comes with a lease in
+    the `Azaion-Lease` header (docs/formats.md, section 8)."""
+    issued = models.load_resource(
         session,
         caller,
         cache=cache,
@@ -97,12 +107,15 @@ def get_resource(
         address=address,
         jkt=claims.jkt,
         legacy=settings.legacy_envelope,
+        leases=leases,
     )
     if metrics is not None:
         metrics.issued.labels(caller.kind).inc()
     # The release statement rides in headers, so the body stays the sealed small part alone.
     headers = models.release_headers(session)
-    return Response(sealed, media_type="application/octet-stream", headers=headers)
+    if issued.lease is not None:
+        headers[LEASE_HEADER] = issued.lease.token
+    return Response(issued.body, media_type="application/octet-stream", headers=headers)
 
 
 @dataclass(frozen=True)
