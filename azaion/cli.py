@@ -35,6 +35,8 @@ EXIT_CODES: list[tuple[type, int]] = [
     (errors.NetworkError, 7),
     (errors.ServerError, 7),
     (errors.CDNError, 7),
+    (errors.OfflineError, 7),
+    (errors.ClockError, 4),
     (errors.ConfigurationError, 8),
     (errors.CacheError, 8),
     (errors.InvalidName, 2),
@@ -298,7 +300,8 @@ def cmd_admin_devices(args: argparse.Namespace) -> int:
     with connect(args, with_cdn=False) as client:
         if args.action == "ls":
             rows = client.list_devices(user_id=args.user_id, client_id=args.client_id)
-            data = [{k: d.get(k) for k in ("id", "owner", "state", "jkt", "hardware")} for d in rows]
+            columns = ("id", "owner", "state", "revoked_reason", "jkt", "hardware")
+            data = [{k: d.get(k) for k in columns} for d in rows]
             emit(args, data, lambda rows: table(rows) if rows else "No devices.")
             return 0
         if args.device_id is None:
@@ -306,8 +309,15 @@ def cmd_admin_devices(args: argparse.Namespace) -> int:
         if args.action == "approve":
             answer = client.approve_device(args.device_id)
         else:
-            answer = client.revoke_device(args.device_id)
-    emit(args, answer, lambda d: f"device {d['id']}: {d['state']}")
+            answer = client.revoke_device(args.device_id, args.reason)
+    emit(
+        args,
+        answer,
+        lambda d: (
+            f"device {d['id']}: {d['state']}"
+            + (f" ({d['revoked_reason']})" if d.get("revoked_reason") else "")
+        ),
+    )
     return 0
 
 

@@ -388,6 +388,13 @@ def add_devices(group: Command) -> None:
         if action == "ls":
             p.add_argument("--user-id", type=int)
             p.add_argument("--client-id", type=int)
+        if action == "revoke":
+            p.add_argument(
+                "--reason",
+                choices=("lost", "retired"),
+                default="lost",
+                help="why (lost: the default); the device wipes what it holds when it hears of it",
+            )
 
 
 # -- the group ------------------------------------------------------------------------------

@@ -51,7 +51,11 @@ def test_azaion_devices_and_admin_devices(run, make_account, live):  # noqa: F81
         run("admin", "devices", "ls", "--user-id", str(operator.id), "--json", account=admin).stdout
     )
     assert [d["id"] for d in listed] == [mine["id"]]
-    revoked = json.loads(run("admin", "devices", "revoke", str(mine["id"]), "--json", account=admin).stdout)
-    assert revoked["state"] == "revoked"
+    revoked = json.loads(
+        run(
+            "admin", "devices", "revoke", str(mine["id"]), "--reason", "retired", "--json", account=admin
+        ).stdout
+    )
+    assert revoked["state"] == "revoked" and revoked["revoked_reason"] == "retired"
     refused = run("devices", "--json", account=operator, check=False)
     assert refused.returncode != 0 and b"revoked" in refused.stderr
