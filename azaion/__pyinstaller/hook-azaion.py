@@ -48,11 +48,14 @@ hiddenimports += [
     "yaml",
     # the optional extra azaion[tpm] (a missing one is only a warning of PyInstaller's)
     "tpm2_pytss",
+    "tpm2_pytss.constants",
     # standard library modules that the compiled code alone imports
     "base64",
     "binascii",
     "collections.abc",
     "concurrent.futures",
+    "datetime",
+    "email.utils",
     "enum",
     "errno",
     "fcntl",
