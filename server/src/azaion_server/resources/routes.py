@@ -89,7 +89,7 @@ def get_resource(
     AZAION_LEGACY_ENVELOPE=true and a token bound to no device, in its user+hardware envelope.
 
     Sealed to a device under a licence with `offline_hours`, a resource comes with a lease in
-    the `Azaion-Lease` header (docs/formats.md, section 8)."""
+    the `Azaion-Lease` header: an offline lease (the byte formats, section 8)."""
     issued = models.load_resource(
         session,
         caller,
