@@ -49,7 +49,7 @@ test: compile packages lint
 	build_tools/with_postgres.sh $(PY) -m pytest tests -m "not aarch64"
 	env -u AZAION_TEST_DATABASE_URL $(PY) -m pytest tests/server -p no:cacheprovider
 
-# Repaired manylinux wheels for every CPython 3.9-3.13 on this machine, an sdist, and their checks.
+# Repaired manylinux wheels for every CPython 3.10-3.13 on this machine, an sdist, and their checks.
 wheel: venv
 	$(PY) build_tools/build_wheels.py
 

@@ -3,8 +3,8 @@
     python build_tools/aarch64.py wheel [--python 3.11 ...] [--outdir DIR]
     python build_tools/aarch64.py run 3.11 -- SCRIPT ARGS...
 
-* **The device.** Debian's own arm64 CPython (bookworm 3.11, trixie 3.13; not 3.9, for which
-  cryptography >= 47 has no wheel), its
+* **The device.** Debian's own arm64 CPython (bookworm 3.11, trixie 3.13; bullseye's 3.9 is
+  below requires-python), its
   ``.deb`` files fetched with ``apt-get download`` through a private apt configuration under
   build/aarch64/apt/ (the machine's sources and architectures stay as they are) and unpacked with
   ``dpkg -x`` into build/aarch64/cp3X/root; ``qemu-aarch64-static -L ROOT`` runs it. Debian
@@ -44,7 +44,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 CACHE = ROOT / "build" / "aarch64"
 # CPython on Debian arm64: the release that has each version (3.10 and 3.12 none has).
-# No 3.9: the client needs cryptography >= 47 (HPKE), which has no wheel for CPython 3.9.
+# No 3.9 (bullseye): below requires-python (docs/packaging.md, supported platforms).
 SUITES = {"3.11": "bookworm", "3.13": "trixie"}
 # The glibc of each release: the device takes dependencies' wheels up to it (onnxruntime's
 # aarch64 wheels are manylinux_2_28 since 1.17).
@@ -185,6 +185,9 @@ def device_packages(version: str, requirements: list[str], constraints: list[str
         file.write("\n".join(constraints) + "\n")
     pip = [sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check", "--target", target]
     pip += [f"--platform={p}" for p in platforms]
+    # pip reads --python-version 3.X as 3.X.0: a Requires-Python that excludes 3.X.0 hides the
+    # package (cryptography's excludes 3.9.0 and 3.9.1, so "3.9" found none, though it has a
+    # cp39-abi3 wheel for 3.9.2+).
     pip += ["--python-version", version, "--implementation", "cp", "--only-binary=:all:", "-c", file.name]
     try:
         run([*pip, *requirements])

@@ -1,6 +1,6 @@
 """make test-aarch64: the client's aarch64 wheel on an emulated device (QEMU user mode).
 
-For each CPython that Debian ships for arm64 (bookworm 3.11, trixie 3.13; 3.9 lacks cryptography 47): a test
+For each CPython that Debian ships for arm64 within requires-python (bookworm 3.11, trixie 3.13): a test
 build of the wheel (the published test key, like make compile's), cross-compiled here with zig
 (build_tools/aarch64.py), must pass check_wheel.py's checks of contents and binaries and agree
 with ``auditwheel show``; pip installs it for aarch64; Debian's own arm64 CPython runs, under
