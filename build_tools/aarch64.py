@@ -120,6 +120,9 @@ def device_root(version: str) -> Path:
     wanted += DEVICE_LIBRARIES
     ready = done.exists() and (root / "usr" / "bin" / f"python{version}").exists()
     if ready and json.loads(done.read_text()).get("wanted") == wanted:
+        if not (home / ".bytecode").exists():  # a root unpacked before the bytecode was compiled
+            compile_bytecode(root / "usr" / "lib" / f"python{version}", version)
+            (home / ".bytecode").write_text("")
         return root
     suite = SUITES[version]
     options = apt_options(suite)
@@ -146,8 +149,31 @@ def device_root(version: str) -> Path:
         if not (root / link).exists() and (root / target).exists():
             (root / link).symlink_to(target)
     shutil.rmtree(debs)
+    compile_bytecode(root / "usr" / "lib" / f"python{version}", version)
+    (home / ".bytecode").write_text("")
     done.write_text(json.dumps({"suite": suite, "wanted": wanted, "packages": names}))
     return root
+
+
+def compile_bytecode(folder: Path, version: str) -> None:
+    """The .pyc files of ``folder`` for CPython ``version``, compiled natively when possible.
+
+    Debian compiles its Python's bytecode in a postinst script, which ``dpkg -x`` does not run,
+    and pip --target compiles with the interpreter running it (this venv's), whose .pyc another
+    X.Y ignores: without this the emulated device compiles every module it imports at every run
+    (a 3.13 smoke test took 104 s, 3.11's 7 s). Bytecode depends on X.Y only, not on the
+    machine, so this machine's CPython X.Y writes it; without one the device just runs slower.
+    """
+    from check_wheel import find_pythons
+
+    minor = int(version.split(".")[1])
+    python = find_pythons((3, minor), (3, minor)).get((3, minor))
+    if python is None:
+        log(f"  no CPython {version} here to compile {folder.name}'s bytecode: the device compiles it")
+        return
+    # A file that this CPython cannot compile (a test fixture, another version's syntax) stays
+    # source only: compileall's status says so, and that is not an error here.
+    subprocess.run([python, "-m", "compileall", "-q", "-j0", str(folder)], capture_output=True, check=False)
 
 
 def qemu() -> str:
@@ -173,7 +199,7 @@ def device_packages(version: str, requirements: list[str], constraints: list[str
 
     Wheels for glibc up to the device release's (``GLIBC``), as pip on that device would take.
     """
-    key = hashlib.sha256(json.dumps([2, version, requirements, list(constraints)]).encode()).hexdigest()[:12]
+    key = hashlib.sha256(json.dumps([3, version, requirements, list(constraints)]).encode()).hexdigest()[:12]
     target = CACHE / tag(version) / f"site-{key}"
     if (target / ".complete").exists():
         return target
@@ -203,6 +229,7 @@ def device_packages(version: str, requirements: list[str], constraints: list[str
             raise SystemExit(f"dependencies for CPython {version} still missing: {missing}")
     finally:
         os.unlink(file.name)
+    compile_bytecode(target, version)
     (target / ".complete").write_text("")
     return target
 
@@ -246,6 +273,7 @@ def install_wheel(version: str, wheel: Path, target: Path) -> Path:
         + ["--target", target, "--platform", PLATFORM_TAGS[1], "--python-version", version]
         + ["--implementation", "cp", "--only-binary=:all:", wheel]
     )
+    compile_bytecode(target, version)
     return target
 
 
