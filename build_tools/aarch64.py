@@ -3,8 +3,8 @@
     python build_tools/aarch64.py wheel [--python 3.11 ...] [--outdir DIR]
     python build_tools/aarch64.py run 3.11 -- SCRIPT ARGS...
 
-* **The device.** Debian's own arm64 CPython (bookworm 3.11, trixie 3.13; not 3.9, for which
-  cryptography >= 47 has no wheel), its
+* **The device.** Debian's own arm64 CPython (bookworm 3.11, trixie 3.13; bullseye's 3.9 is
+  below requires-python), its
   ``.deb`` files fetched with ``apt-get download`` through a private apt configuration under
   build/aarch64/apt/ (the machine's sources and architectures stay as they are) and unpacked with
   ``dpkg -x`` into build/aarch64/cp3X/root; ``qemu-aarch64-static -L ROOT`` runs it. Debian
@@ -44,7 +44,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 CACHE = ROOT / "build" / "aarch64"
 # CPython on Debian arm64: the release that has each version (3.10 and 3.12 none has).
-# No 3.9: the client needs cryptography >= 47 (HPKE), which has no wheel for CPython 3.9.
+# No 3.9 (bullseye): below requires-python (docs/packaging.md, supported platforms).
 SUITES = {"3.11": "bookworm", "3.13": "trixie"}
 # The glibc of each release: the device takes dependencies' wheels up to it (onnxruntime's
 # aarch64 wheels are manylinux_2_28 since 1.17).
@@ -120,6 +120,9 @@ def device_root(version: str) -> Path:
     wanted += DEVICE_LIBRARIES
     ready = done.exists() and (root / "usr" / "bin" / f"python{version}").exists()
     if ready and json.loads(done.read_text()).get("wanted") == wanted:
+        if not (home / ".bytecode").exists():  # a root unpacked before the bytecode was compiled
+            compile_bytecode(root / "usr" / "lib" / f"python{version}", version)
+            (home / ".bytecode").write_text("")
         return root
     suite = SUITES[version]
     options = apt_options(suite)
@@ -146,8 +149,31 @@ def device_root(version: str) -> Path:
         if not (root / link).exists() and (root / target).exists():
             (root / link).symlink_to(target)
     shutil.rmtree(debs)
+    compile_bytecode(root / "usr" / "lib" / f"python{version}", version)
+    (home / ".bytecode").write_text("")
     done.write_text(json.dumps({"suite": suite, "wanted": wanted, "packages": names}))
     return root
+
+
+def compile_bytecode(folder: Path, version: str) -> None:
+    """The .pyc files of ``folder`` for CPython ``version``, compiled natively when possible.
+
+    Debian compiles its Python's bytecode in a postinst script, which ``dpkg -x`` does not run,
+    and pip --target compiles with the interpreter running it (this venv's), whose .pyc another
+    X.Y ignores: without this the emulated device compiles every module it imports at every run
+    (a 3.13 smoke test took 104 s, 3.11's 7 s). Bytecode depends on X.Y only, not on the
+    machine, so this machine's CPython X.Y writes it; without one the device just runs slower.
+    """
+    from check_wheel import find_pythons
+
+    minor = int(version.split(".")[1])
+    python = find_pythons((3, minor), (3, minor)).get((3, minor))
+    if python is None:
+        log(f"  no CPython {version} here to compile {folder.name}'s bytecode: the device compiles it")
+        return
+    # A file that this CPython cannot compile (a test fixture, another version's syntax) stays
+    # source only: compileall's status says so, and that is not an error here.
+    subprocess.run([python, "-m", "compileall", "-q", "-j0", str(folder)], capture_output=True, check=False)
 
 
 def qemu() -> str:
@@ -173,7 +199,7 @@ def device_packages(version: str, requirements: list[str], constraints: list[str
 
     Wheels for glibc up to the device release's (``GLIBC``), as pip on that device would take.
     """
-    key = hashlib.sha256(json.dumps([2, version, requirements, list(constraints)]).encode()).hexdigest()[:12]
+    key = hashlib.sha256(json.dumps([3, version, requirements, list(constraints)]).encode()).hexdigest()[:12]
     target = CACHE / tag(version) / f"site-{key}"
     if (target / ".complete").exists():
         return target
@@ -185,6 +211,9 @@ def device_packages(version: str, requirements: list[str], constraints: list[str
         file.write("\n".join(constraints) + "\n")
     pip = [sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check", "--target", target]
     pip += [f"--platform={p}" for p in platforms]
+    # pip reads --python-version 3.X as 3.X.0: a Requires-Python that excludes 3.X.0 hides the
+    # package (cryptography's excludes 3.9.0 and 3.9.1, so "3.9" found none, though it has a
+    # cp39-abi3 wheel for 3.9.2+).
     pip += ["--python-version", version, "--implementation", "cp", "--only-binary=:all:", "-c", file.name]
     try:
         run([*pip, *requirements])
@@ -200,6 +229,7 @@ def device_packages(version: str, requirements: list[str], constraints: list[str
             raise SystemExit(f"dependencies for CPython {version} still missing: {missing}")
     finally:
         os.unlink(file.name)
+    compile_bytecode(target, version)
     (target / ".complete").write_text("")
     return target
 
@@ -243,6 +273,7 @@ def install_wheel(version: str, wheel: Path, target: Path) -> Path:
         + ["--target", target, "--platform", PLATFORM_TAGS[1], "--python-version", version]
         + ["--implementation", "cp", "--only-binary=:all:", wheel]
     )
+    compile_bytecode(target, version)
     return target
 
 

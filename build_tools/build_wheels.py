@@ -1,4 +1,4 @@
-"""Build repaired manylinux wheels for every CPython 3.9-3.13 on this machine, and an sdist.
+"""Build repaired manylinux wheels for every CPython 3.10-3.13 on this machine, and an sdist.
 
     python build_tools/build_wheels.py [--python PY ...] [--outdir DIR] [--no-sdist] [--no-check]
 
@@ -6,7 +6,7 @@ No containers: each interpreter (pyenv's versions under $PYENV_ROOT/versions, or
 PATH) builds from the sdist with ``python -m build --wheel`` in its own isolated environment,
 ``auditwheel repair --strip`` makes the wheel manylinux and drops symbol tables and debug
 information, and build_tools/check_wheel.py checks every wheel. The aarch64 wheels (CPython
-3.11, 3.13: Debian's arm64 ones that cryptography >= 47 supports) are cross-compiled from the
+3.11, 3.13: the CPythons Debian ships for arm64 within requires-python) are cross-compiled from the
 same sdist by build_tools/aarch64.py and checked without an install (``make test-aarch64`` runs them under
 QEMU); ``--aarch64 3.11`` picks versions, ``--no-aarch64`` skips them. Hosted CI builds the other
 platforms with cibuildwheel (pyproject.toml, .github/workflows/wheels.yml); docs/packaging.md.
@@ -225,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         pythons = find_pythons()
     if not pythons:
-        raise SystemExit("no CPython 3.9-3.13 found (pyenv versions or python3.X on PATH)")
+        raise SystemExit("no CPython 3.10-3.13 found (pyenv versions or python3.X on PATH)")
     log("interpreters: " + ", ".join(f"{v[0]}.{v[1]} ({p})" for v, p in pythons.items()))
 
     outdir = args.outdir.resolve()

@@ -392,7 +392,7 @@ def check_contents(path: Path, sources: Path | None, failures: Failures, verbose
 # -- does it work ----------------------------------------------------------------------------
 
 
-def find_pythons(lowest: tuple[int, int] = (3, 9), highest: tuple[int, int] = (3, 13)) -> dict:
+def find_pythons(lowest: tuple[int, int] = (3, 10), highest: tuple[int, int] = (3, 13)) -> dict:
     """CPython interpreters on this machine, one per X.Y: pyenv's versions first, then PATH."""
     candidates = []
     pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"

@@ -31,7 +31,6 @@ def main(argv: list[str]) -> int:
 
     result = {"machine": platform.machine(), "python": platform.python_version()}
     result["extension"] = os.path.basename(azaion._protected.__file__)
-    # One line, not a parenthesized with: the devices run CPython 3.9 too.
     scratch = tempfile.TemporaryDirectory(prefix="azaion-device-")
     with scratch as cache, azaion.ApiClient(url, cache_dir=cache) as client:
         started = time.perf_counter()

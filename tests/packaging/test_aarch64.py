@@ -1,6 +1,6 @@
 """make test-aarch64: the client's aarch64 wheel on an emulated device (QEMU user mode).
 
-For each CPython that Debian ships for arm64 (bookworm 3.11, trixie 3.13; 3.9 lacks cryptography 47): a test
+For each CPython that Debian ships for arm64 within requires-python (bookworm 3.11, trixie 3.13): a test
 build of the wheel (the published test key, like make compile's), cross-compiled here with zig
 (build_tools/aarch64.py), must pass check_wheel.py's checks of contents and binaries and agree
 with ``auditwheel show``; pip installs it for aarch64; Debian's own arm64 CPython runs, under
@@ -89,10 +89,13 @@ def requirements_of(wheel: Path) -> list[str]:
     ]
 
 
-def on_device(version: str, args, pythonpath, env=None, timeout=900) -> subprocess.CompletedProcess:
+def on_device(
+    version: str, args, pythonpath, cwd: Path, env=None, timeout=900
+) -> subprocess.CompletedProcess:
+    """The device's python with ``args``; ``cwd`` holds no azaion/ (``-c`` puts it first on sys.path)."""
     command, device_env = aarch64.device_command(version, args, pythonpath)
     device_env.update(env or {})
-    return subprocess.run(command, env=device_env, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(command, env=device_env, cwd=cwd, capture_output=True, text=True, timeout=timeout)
 
 
 @pytest.mark.parametrize("version", VERSIONS)
@@ -118,13 +121,13 @@ def test_the_wheel_passes_the_checks_of_the_x86_64_wheels(test_wheels, version):
 
 
 @pytest.mark.parametrize("version", VERSIONS)
-def test_the_smoke_test_passes_on_the_emulated_device(device_site, version):
+def test_the_smoke_test_passes_on_the_emulated_device(device_site, version, tmp_path):
     # Not -I (it would drop PYTHONPATH, where the installed wheel is); the script's folder holds
     # no azaion, so the import finds the installed wheel, which --expect-prefix checks.
     site = device_site[version][0]
     smoke = ROOT / "tests" / "packaging" / "smoke.py"
     result = on_device(
-        version, [smoke, "--expect-prefix", site, "--expect-key", "test"], device_site[version]
+        version, [smoke, "--expect-prefix", site, "--expect-key", "test"], device_site[version], tmp_path
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "test wrapping key" in result.stdout
@@ -157,12 +160,13 @@ def published(tmp_path_factory):
 
 
 @pytest.mark.parametrize("version", VERSIONS)
-def test_a_device_loads_and_runs_the_model(device_site, published, version):
+def test_a_device_loads_and_runs_the_model(device_site, published, version, tmp_path):
     server, emails, password, digest, expected, size = published
     result = on_device(
         version,
         [ROOT / "build_tools" / "device_load.py", server.url, emails[version], NAME, FOLDER],
         device_site[version],
+        tmp_path,
         env={"AZAION_DEVICE_PASSWORD": password, "AZAION_HARDWARE_FINGERPRINT": f"qemu-{version}"},
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
@@ -189,12 +193,22 @@ def test_the_release_wheel_holds_the_deployment_key(release_build, tmp_path):
     assert "auditwheel show: manylinux_2_17_aarch64" in release_build.output
     site = aarch64.install_wheel("3.11", wheel, tmp_path / "site")
     deps = aarch64.device_packages("3.11", sorted(requirements_of(wheel)), DEVICE_CONSTRAINTS)
-    code = "import azaion, json; print(json.dumps(azaion.build_info()))"
+    code = (
+        "import azaion, json; from azaion import _protected; "
+        "print(json.dumps(dict(azaion.build_info(), module=_protected.__file__)))"
+    )
+    # From tmp_path: run from the project, -c would import the source tree's azaion/ (its
+    # x86-64 build) ahead of the installed wheel.
     result = on_device(
-        "3.11", ["-c", code], [site, deps], env={k: "" for k in os.environ if k.startswith("AZAION_")}
+        "3.11",
+        ["-c", code],
+        [site, deps],
+        tmp_path,
+        env={k: "" for k in os.environ if k.startswith("AZAION_")},
     )
     assert result.returncode == 0, result.stderr[-3000:]
     info = json.loads(result.stdout.strip().splitlines()[-1])
+    assert info["module"].startswith(str(site)) and info["module"].endswith("-aarch64-linux-gnu.so")
     assert info["wrapping_key"] == "deployment"
     assert info["key_id"] == key_id_of(release_build.key)
     assert info["stripped"] is True
