@@ -122,6 +122,8 @@ def stream_rows(work: Path, database_url: str, streams: int) -> list[Row]:
         "AZAION_ARGON2_TIME_COST": "1",
         "AZAION_ARGON2_MEMORY_KIB": "8",
         "AZAION_ARGON2_PARALLELISM": "1",
+        # The connection cap (default 1,000) would close the streams above it.
+        "AZAION_MAX_CONNECTIONS": str(streams + 100),
     }
     server = LiveServer(env, log_dir=work)
     try:

@@ -85,7 +85,11 @@ async def main(host: str, port: int, tokens: list[str], at_once: int) -> None:
 
     async def one(token: str) -> None:
         async with gate:
-            reader = await streams.open(token)
+            try:
+                reader = await streams.open(token)
+            except OSError:  # refused or closed by the server: counted, or the wait never ends
+                streams.failed += 1
+                reader = None
         if reader is not None:
             await streams.follow(reader)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -28,6 +28,7 @@ from azaion_server.devices.schemas import EnrolRequest
 from azaion_server.devices.settings import DeviceSettings
 from azaion_server.jwt.dpop import check_p256_jwk, thumbprint
 from azaion_server.licenses.models import get_license
+from azaion_server.prefetched import MISSING, recall, remember
 from azaion_server.vocabulary import CLIENT_NAMEID_PREFIX, Caller, ChangeLog, Role
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,10 @@ log = logging.getLogger(__name__)
 
 def _owner_column(caller: Caller):  # type: ignore[no-untyped-def]
     return Device.client_id if caller.kind == "client" else Device.user_id
+
+
+# The `prefetched` kind of a device found by its thumbprint.
+_DEVICE = "device"
 
 
 def _owns(caller: Caller, device: Device) -> bool:
@@ -121,8 +126,19 @@ def _known(caller: Caller, existing: Device, sealing: dict[str, str]) -> Device:
 
 
 def device_of(session: Session, jkt: str) -> Device | None:
-    """The device whose signing key has this thumbprint."""
-    return session.scalar(select(Device).where(Device.jkt == jkt))
+    """The device whose signing key has this thumbprint.
+
+    A device found is kept for the rest of the transaction (`prefetched`): a download asks for
+    it twice (the token check, then the sealing), and the second answer would be the same row
+    from the session's identity map anyway. Only found, still persistent rows are kept, so an
+    enrolment or a deletion in the same transaction reads the table as before."""
+    kept = recall(session, _DEVICE, jkt)
+    if kept is not MISSING and inspect(kept).persistent:
+        return kept  # type: ignore[no-any-return]
+    device = session.scalar(select(Device).where(Device.jkt == jkt))
+    if device is not None:
+        remember(session, _DEVICE, jkt, device)
+    return device
 
 
 def check_bound_device(session: Session, caller: Caller, jkt: str) -> None:

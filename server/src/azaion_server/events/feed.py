@@ -56,7 +56,7 @@ class EventFeed:
         self.floor: int | None = None
         self.upto = 0
         self._loaded = -1
-        self._lock: asyncio.Lock | None = None
+        self._loading: asyncio.Task[None] | None = None
         self.refreshes = 0
 
     def __repr__(self) -> str:
@@ -76,25 +76,42 @@ class EventFeed:
         return self._items[start:]
 
     async def _refresh(self, read: Reader, batch: int) -> None:
-        if self._lock is None:
-            self._lock = asyncio.Lock()
+        # One read at a time, awaited by every stream that needs it. Not an asyncio.Lock: a lock
+        # hands itself to one waiter per turn of the event loop, so 2,000 woken streams passed
+        # it one after the other (each a turn of a loop busy with the others' sends) before the
+        # last one had the event; a task's completion wakes all of its waiters at once.
         generation = self._hub.generation
-        async with self._lock:
-            if self._loaded >= generation:
-                return  # another stream refreshed while this one waited
-            generation = self._hub.generation  # counted before the query
-            while True:
-                rows = await read(self.upto)
-                for row in rows:
-                    self._items.append(FeedItem(row))
-                    self._ids.append(row.id)
-                if rows:
-                    self.upto = rows[-1].id
-                if len(rows) < batch:
-                    break
-            self._loaded = generation
-            self.refreshes += 1
-            excess = len(self._items) - self.CAPACITY
-            if excess > 0:
-                self.floor = self._ids[excess - 1]
-                del self._items[:excess], self._ids[:excess]
+        while self._loaded < generation:
+            task = self._loading
+            mine = task is None
+            if task is None:
+                task = self._loading = asyncio.get_running_loop().create_task(self._load(read, batch))
+                task.add_done_callback(self._loaded_by)
+            try:
+                await asyncio.shield(task)  # a stream that goes away leaves the read to the others
+            except Exception:
+                if mine:
+                    raise
+                # Another stream's read failed: this one tries its own, as it did under the lock.
+
+    def _loaded_by(self, task: asyncio.Task[None]) -> None:
+        if self._loading is task:
+            self._loading = None
+
+    async def _load(self, read: Reader, batch: int) -> None:
+        generation = self._hub.generation  # counted before the query
+        while True:
+            rows = await read(self.upto)
+            for row in rows:
+                self._items.append(FeedItem(row))
+                self._ids.append(row.id)
+            if rows:
+                self.upto = rows[-1].id
+            if len(rows) < batch:
+                break
+        self._loaded = generation
+        self.refreshes += 1
+        excess = len(self._items) - self.CAPACITY
+        if excess > 0:
+            self.floor = self._ids[excess - 1]
+            del self._items[:excess], self._ids[:excess]
