@@ -88,6 +88,7 @@ cdef class ApiClient:
     cdef int own_device(self, dict data) except -1
     cdef str account(self)
     cdef object key_store_path(self)
+    cdef bint has_device_keys(self)
     cdef bint keeps_leases(self)
     cdef LeaseStore leases(self)
     cdef Clock device_clock(self)

@@ -23,7 +23,6 @@ from azaion.errors import (
     IntegrityError,
     InvalidName,
     InvalidToken,
-    LeaseError,
     LicenseError,
     LicenseExpired,
     NetworkError,
@@ -43,7 +42,7 @@ from azaion.constants cimport DEFAULT_SEGMENT_SIZE
 from azaion.credentials cimport Credentials, MachineCredentials
 from azaion.device cimport DeviceKeys, b64url_bytes, b64url_text, jwk_thumbprint
 from azaion.hardware_service cimport HardwareService
-from azaion.lease cimport Clock, LeaseStore, check_lease, check_lease_time, lease_claims
+from azaion.lease cimport Clock, LeaseStore, check_lease, check_lease_small, check_lease_time, lease_claims
 from azaion.security cimport (
     EnvelopeKeys,
     ResourceEncryptor,
@@ -753,7 +752,7 @@ cdef class ApiClient:
         # clock's state and the device key store go; the trusted server keys stay.
         log.warning("this device was revoked: wiping its cache, leases and key store")
         self.big_parts.wipe()
-        if self.credentials is not None:
+        if self.has_device_keys():
             device = self.device_keys()
             self.device_clock().forget()
             device.forget()
@@ -802,13 +801,15 @@ cdef class ApiClient:
     cdef object key_store_path(self):
         return self.data_dir / f"device-{self.account()}.key"
 
-    cdef bint keeps_leases(self):
-        # Whether this account's device keeps a lease here; False when its key store is not there
-        # to say (nothing is created to find out).
+    cdef bint has_device_keys(self):
+        # Whether this account has device keys here, without creating a key store to find out.
         if self.legacy or self.credentials is None:
             return False
-        if self.device is None and constants.tpm_tcti() is None \
-                and not self.key_store_path().exists():
+        return self.device is not None or constants.tpm_tcti() is not None or self.key_store_path().exists()
+
+    cdef bint keeps_leases(self):
+        # Whether this account's device keeps a lease here.
+        if not self.has_device_keys():
             return False
         try:
             return self.leases().holds_any()
@@ -891,8 +892,7 @@ cdef class ApiClient:
         try:
             claims = lease_claims(lease, trusted.keys)
             check_lease(claims, self.device.jkt, folder, name, hashlib.sha256(sealed).hexdigest())
-            if claims["version"] != version or claims["sha256"] != hashlib.sha256(small).hexdigest():
-                raise IntegrityError("the lease names another version of the small part")
+            check_lease_small(claims, small, version)
         except AzaionError as e:
             problem = e.message
         if problem is not None:
@@ -929,10 +929,7 @@ cdef class ApiClient:
         self.device_clock().check_offline(now)
         check_lease_time(claims, now)
         small, version = device.open_sealed(sealed, folder, name, claims["device"])
-        if version != claims["version"] or version != sealed_version(small) \
-                or hashlib.sha256(small).hexdigest() != claims["sha256"]:
-            raise LeaseError(f"the small part kept with the lease of {folder}/{name} is not the one it names; load "
-                             "it once online to get a new lease")
+        check_lease_small(claims, small, version)
         open_header(small, folder, name)
         self.served_statement = statement
         if self.trusted is not None:
@@ -1013,7 +1010,7 @@ cdef class ApiClient:
             # Out of reach of the API (or behind a proxy answering 502-504): a lease, if any.
             if isinstance(e, ServerError) and e.status not in (502, 503, 504):
                 raise
-            if not self.keeps_leases() or self.leases().find(folder, resource_name) is None:
+            if not self.keeps_leases():
                 raise
             return self.load_offline(folder, resource_name, progress, "the API cannot be reached")
         open_header(small, folder, resource_name)

@@ -63,6 +63,7 @@ cdef class CacheEntry:
     cdef int discard_write(self) except -1
 
 
+cdef Directory open_state(object root, bint create)
 cdef bytes read_state(object root, str name)
 cdef int write_state(object root, str name, bytes data) except -1
 cdef class StateFile:

@@ -478,18 +478,16 @@ cdef class BigPartCache:
             for name in root.names():
                 if name != STATE_FOLDER:
                     root.remove_tree(name)
-                    continue
-                state = root.child(name, False)
-                if state is None:
-                    continue
-                try:
-                    for inner in state.names():
-                        if inner.startswith(LEASE_PREFIX):
-                            state.unlink(inner)
-                finally:
-                    state.close()
         finally:
             root.close()
+        state = open_state(self.root, False)
+        if state is not None:
+            try:
+                for name in state.names():
+                    if name.startswith(LEASE_PREFIX):
+                        state.unlink(name)
+            finally:
+                state.close()
         return 0
 
     def __repr__(self):
@@ -726,17 +724,21 @@ cdef str STATE_FOLDER = ".state"
 cdef str LEASE_PREFIX = "lease-"
 
 
-cdef bytes read_state(object root, str name):
-    # The file's bytes, or None when it (or the cache) does not exist.
-    cdef Directory top = Directory.open_root(root, False)
-    cdef Directory folder
-    cdef CacheFile f
+cdef Directory open_state(object root, bint create):
+    # `{root}/.state`, or None when it (or the cache) does not exist and `create` is false.
+    cdef Directory top = Directory.open_root(root, create)
     if top is None:
         return None
     try:
-        folder = top.child(STATE_FOLDER, False)
+        return top.child(STATE_FOLDER, create)
     finally:
         top.close()
+
+
+cdef bytes read_state(object root, str name):
+    # The file's bytes, or None when it (or the cache) does not exist.
+    cdef Directory folder = open_state(root, False)
+    cdef CacheFile f
     if folder is None:
         return None
     try:
@@ -758,13 +760,8 @@ cdef bytes read_state(object root, str name):
 
 
 cdef int write_state(object root, str name, bytes data) except -1:
-    cdef Directory top = Directory.open_root(root, True)
-    cdef Directory folder
+    cdef Directory folder = open_state(root, True)
     cdef CacheFile f
-    try:
-        folder = top.child(STATE_FOLDER, True)
-    finally:
-        top.close()
     partial = f"{name}.{uuid.uuid4().hex}{PARTIAL}"
     try:
         f = folder.open_file(partial, True, NEW)

@@ -188,6 +188,15 @@ cdef long tpm_counter_index(bytes account):
     return 0x01500000 + (int.from_bytes(hashlib.sha256(b"azaion counter " + account).digest()[:4], "big") & 0xFFFFF)
 
 
+cdef bint tpm_index_defined(object tpm, long index) except -1:
+    # Asked through the capability list: looking up a missing index makes the ESYS log an error.
+    from tpm2_pytss.constants import TPM2_CAP
+
+    more, data = tpm.get_capability(TPM2_CAP.HANDLES, index, 1)
+    handles = list(data.data.handles)
+    return bool(handles) and handles[0] == index
+
+
 cdef log_wipe_failure(str failure):
     import logging
 
@@ -369,15 +378,13 @@ cdef class DeviceKeys:
         if self.tpm is None:
             return None
         from tpm2_pytss import TPM2B_NV_PUBLIC, TPMS_NV_PUBLIC
-        from tpm2_pytss.constants import TPM2_ALG, TPM2_CAP, TPM2_NT, TPMA_NV
+        from tpm2_pytss.constants import TPM2_ALG, TPM2_NT, TPMA_NV
 
         index = tpm_counter_index(self.tpm_account)
         failure = None
         value = None
         try:
-            more, data = self.tpm.get_capability(TPM2_CAP.HANDLES, index, 1)
-            handles = list(data.data.handles)
-            if handles and handles[0] == index:
+            if tpm_index_defined(self.tpm, index):
                 handle = self.tpm.tr_from_tpmpublic(index)
             else:
                 attributes = (TPMA_NV.AUTHREAD | TPMA_NV.AUTHWRITE | TPMA_NV.NO_DA
@@ -400,13 +407,9 @@ cdef class DeviceKeys:
         # A revoked device: its key store goes (the file; in a TPM, the counter: the keys there
         # are derived again from the TPM's seed and the account, and the server refuses them).
         if self.tpm is not None:
-            from tpm2_pytss.constants import TPM2_CAP
-
             index = tpm_counter_index(self.tpm_account)
             try:
-                more, data = self.tpm.get_capability(TPM2_CAP.HANDLES, index, 1)
-                handles = list(data.data.handles)
-                if handles and handles[0] == index:
+                if tpm_index_defined(self.tpm, index):
                     self.tpm.nv_undefine_space(self.tpm.tr_from_tpmpublic(index))
             except Exception as e:
                 log_wipe_failure(type(e).__name__)

@@ -26,6 +26,7 @@ cdef class Clock:
 
     @staticmethod
     cdef Clock new(object data_dir, str account, DeviceKeys device)
+    cdef int change(self, bint offline, double now) except -1
     cdef int seen_online(self, double seen) except -1
     cdef int check_offline(self, double now) except -1
     cdef int forget(self) except -1
@@ -39,4 +40,5 @@ cdef class ClockChange:
 
 cdef dict lease_claims(str token, dict keys)
 cdef int check_lease(dict claims, str jkt, str folder, str name, str sealed_sha256) except -1
+cdef int check_lease_small(dict claims, bytes small, str version) except -1
 cdef int check_lease_time(dict claims, double now) except -1

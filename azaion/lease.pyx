@@ -13,8 +13,8 @@ import time
 from azaion import constants
 from azaion.errors import ClockError, LeaseError, LeaseExpired, OfflineStateError
 
-# LEASE_PREFIX, STATE_FOLDER: azaion/cache.pyx (the one namespace of the protected modules).
-from azaion.cache cimport Directory, StateFile, read_state, write_state
+# LEASE_PREFIX: azaion/cache.pyx (the one namespace of the protected modules).
+from azaion.cache cimport Directory, StateFile, open_state, read_state, write_state
 from azaion.device cimport DeviceKeys, b64url_bytes, b64url_text
 
 cdef str LEASE_TYPE = "azaion-lease+jwt"
@@ -78,6 +78,14 @@ cdef int check_lease(dict claims, str jkt, str folder, str name, str sealed_sha2
     return 0
 
 
+cdef int check_lease_small(dict claims, bytes small, str version) except -1:
+    # The opened small part is the one the lease names.
+    if claims["version"] != version or hashlib.sha256(small).hexdigest() != claims["sha256"]:
+        raise LeaseError(f"the small part kept with the lease of {claims['folder']}/{claims['name']} is not the "
+                         f"one it names; {RELOAD_ONLINE}")
+    return 0
+
+
 cdef int check_lease_time(dict claims, double now) except -1:
     # After the clock check: a clock before the lease's issue is a clock set back; past `exp`, it
     # has expired.
@@ -115,14 +123,7 @@ cdef class LeaseStore:
 
     cdef bint holds_any(self) except -1:
         # Whether this device keeps any lease (then it may load offline: worth going on without the API).
-        cdef Directory top = Directory.open_root(self.root, False)
-        cdef Directory folder
-        if top is None:
-            return False
-        try:
-            folder = top.child(STATE_FOLDER, False)
-        finally:
-            top.close()
+        cdef Directory folder = open_state(self.root, False)
         if folder is None:
             return False
         prefix = self.device_prefix()
@@ -243,22 +244,20 @@ cdef class Clock:
         clock.device = device
         return clock
 
-    cdef int seen_online(self, double seen) except -1:
+    cdef int change(self, bint offline, double now) except -1:
         cdef ClockChange change = ClockChange.__new__(ClockChange)
         change.device = self.device
-        change.offline = False
-        change.now = seen
-        self.state.update(change)
-        return 0
-
-    cdef int forget(self) except -1:
-        return self.state.remove()
-
-    cdef int check_offline(self, double now) except -1:
-        # The clock against the mark (OfflineStateError, ClockError), then the mark moved up.
-        cdef ClockChange change = ClockChange.__new__(ClockChange)
-        change.device = self.device
-        change.offline = True
+        change.offline = offline
         change.now = now
         self.state.update(change)
         return 0
+
+    cdef int seen_online(self, double seen) except -1:
+        return self.change(False, seen)
+
+    cdef int check_offline(self, double now) except -1:
+        # The clock against the mark (OfflineStateError, ClockError), then the mark moved up.
+        return self.change(True, now)
+
+    cdef int forget(self) except -1:
+        return self.state.remove()
