@@ -89,24 +89,13 @@ class Field:
 
 
 @pytest.fixture
-def field(s3_endpoint, tmp_path, monkeypatch) -> Iterator[Field]:
+def field(server_env, tmp_path, monkeypatch) -> Iterator[Field]:
+    # The suite's settings, with a database, a store and a bucket of its own: this server stops.
     env = {
+        **server_env,
         "AZAION_DATABASE_URL": f"sqlite:///{tmp_path / 'field.db'}",
-        "AZAION_JWT_SECRET": secrets.token_urlsafe(48),
-        "AZAION_CLIENT_KEY_SECRET": secrets.token_urlsafe(48),
-        "AZAION_STORAGE": "files",
         "AZAION_STORAGE_DIR": str(tmp_path / "storage"),
-        "AZAION_S3_ENDPOINT": s3_endpoint.url,
         "AZAION_S3_BUCKET": f"azaion-field-{uuid.uuid4().hex[:8]}",
-        "AZAION_S3_DOWNLOADER_KEY": s3_endpoint.downloader_key,
-        "AZAION_S3_DOWNLOADER_SECRET": s3_endpoint.downloader_secret,
-        "AZAION_S3_UPLOADER_KEY": s3_endpoint.uploader_key,
-        "AZAION_S3_UPLOADER_SECRET": s3_endpoint.uploader_secret,
-        "AZAION_ARGON2_TIME_COST": "1",
-        "AZAION_ARGON2_MEMORY_KIB": "1024",
-        "AZAION_ARGON2_PARALLELISM": "1",
-        "AZAION_LOG_LEVEL": "WARNING",
-        "AZAION_SSE_PING_SECONDS": "1",
     }
     server = LiveServer(env, log_dir=tmp_path)
     try:
